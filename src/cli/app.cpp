@@ -1,0 +1,100 @@
+#include "cli/app.h"
+
+#include <ostream>
+
+#include "cli/tracking.h"
+#include "cli/usage_commands.h"
+#include "core/build_info.h"
+#include "core/clock.h"
+#if __has_include("cli/worker_commands.h")
+#include "cli/worker_commands.h"
+#define ARCADE_HAVE_WORKER_COMMANDS 1
+#endif
+#if __has_include("cli/auth_commands.h")
+#include "cli/auth_commands.h"
+#define ARCADE_HAVE_AUTH_COMMANDS 1
+#endif
+
+namespace arcade::cli {
+namespace {
+
+// Usage errors exit 2, as is conventional; CLI11's own codes (106, 109, …)
+// would mean nothing to a shell script.
+constexpr int kUsageError = 2;
+
+std::string join(const std::vector<std::string>& parts) {
+    std::string out;
+    for (const auto& p : parts) {
+        if (!out.empty()) out += '.';
+        out += p;
+    }
+    return out;
+}
+
+// The deepest subcommand CLI11 parsed, and its dotted canonical name (aliases
+// such as `server` resolve to `worker`).
+const CLI::App* chosen_command(const CLI::App& app, std::vector<std::string>& path) {
+    const CLI::App* cur = &app;
+    for (;;) {
+        auto subs = cur->get_subcommands();
+        if (subs.empty()) return cur;
+        cur = subs.front();
+        path.push_back(cur->get_name());
+    }
+}
+
+}  // namespace
+
+int run_app(int argc, const char* const* argv, Output& io, const Environ& env, const std::atomic<bool>& interrupted) {
+    Invocation inv;
+    inv.start_monotonic_s = system_clock().monotonic_s();
+    auto paths = config_paths(env);
+    Context ctx(env, io, paths, interrupted);
+    Tracked tracked = Tracked::yes;
+    std::vector<std::string> path;
+    try {
+        CLI::App app("Arcade command-line tool", "arcade");
+        app.set_version_flag("--version", std::string("arcade ") + build::kVersion);
+        app.footer("Usage tracking: see `arcade usage status`.");
+        CommandTable table;
+        setup_usage_commands(app, table);
+#ifdef ARCADE_HAVE_AUTH_COMMANDS
+        setup_auth_commands(app, table);
+#endif
+#ifdef ARCADE_HAVE_WORKER_COMMANDS
+        setup_worker_commands(app, table);
+#endif
+        try {
+            app.parse(argc, argv);
+            const CLI::App* leaf = chosen_command(app, path);
+            const CommandTable::Entry* entry = table.find(leaf);
+            if (entry == nullptr) {
+                io.out << leaf->help();
+                inv.exit_code = 0;
+            } else {
+                tracked = entry->tracked;
+                inv.exit_code = entry->run(ctx);
+                inv.error_message = ctx.error();
+            }
+        } catch (const CLI::CallForVersion& e) {
+            path = {"version"};
+            inv.exit_code = app.exit(e, io.out, io.err);
+        } catch (const CLI::ParseError& e) {
+            path.clear();
+            chosen_command(app, path);
+            int code = app.exit(e, io.out, io.err);
+            inv.exit_code = code == 0 ? 0 : kUsageError;
+            if (code != 0) inv.error_message = e.what();
+        }
+    } catch (const std::exception& e) {
+        io.err << "arcade: " << e.what() << "\n";
+        inv.exit_code = 1;
+        inv.error_message = e.what();
+    }
+    inv.command_name = path.empty() ? "arcade" : join(path);
+    inv.end_monotonic_s = system_clock().monotonic_s();
+    if (tracked == Tracked::yes) record_invocation(inv, env, paths, io.err);
+    return inv.exit_code;
+}
+
+}  // namespace arcade::cli

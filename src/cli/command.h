@@ -1,0 +1,85 @@
+#pragma once
+// What every command sees: its output sink, environment, config paths and a
+// way to report failure. Commands return an exit code; they never call exit()
+// and never write to std::cout directly. The tracking wrapper (tracking.h)
+// times each command, records its event and returns its exit code unchanged.
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <functional>
+#include <iosfwd>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/environ.h"
+#include "core/paths.h"
+
+namespace arcade::cli {
+
+// Where a command writes. `color` is true only when stdout is a TTY and
+// NO_COLOR is unset.
+struct Output {
+    std::ostream& out;
+    std::ostream& err;
+    bool out_is_tty = false;
+    bool in_is_tty = false;
+    bool color = false;
+};
+
+class Context {
+public:
+    Context(const Environ& env, Output& io, std::optional<ConfigPaths> paths, const std::atomic<bool>& interrupted)
+        : env_(env), io_(io), paths_(std::move(paths)), interrupted_(interrupted) {}
+
+    const Environ& env() const { return env_; }
+    Output& io() { return io_; }
+    std::ostream& out() { return io_.out; }
+    std::ostream& err() { return io_.err; }
+    // nullopt when no config dir can be found (no HOME, no ARCADE_WORK_DIR).
+    const std::optional<ConfigPaths>& paths() const { return paths_; }
+    // True once SIGINT has arrived (long-running commands poll it).
+    const std::atomic<bool>& interrupted() const { return interrupted_; }
+
+    // Prints `message` as one line on stderr and keeps it as the failure's
+    // error_message for telemetry. Returns 1 so callers can `return ctx.fail(...)`.
+    int fail(const std::string& message, int exit_code = 1);
+    // Keeps `message` for telemetry without printing it (already printed).
+    void set_error(std::string message) { error_ = std::move(message); }
+    const std::string& error() const { return error_; }
+
+private:
+    const Environ& env_;
+    Output& io_;
+    std::optional<ConfigPaths> paths_;
+    const std::atomic<bool>& interrupted_;
+    std::string error_;
+};
+
+using RunFn = std::function<int(Context&)>;
+
+// Whether a command's own invocation becomes a usage event. Commands that
+// remove telemetry data or opt out must not immediately write it back.
+enum class Tracked { yes, no };
+
+// Maps each leaf CLI11 subcommand to the function that runs it.
+class CommandTable {
+public:
+    void add(CLI::App* command, RunFn run, Tracked tracked = Tracked::yes) {
+        entries_[command] = Entry{std::move(run), tracked};
+    }
+    struct Entry {
+        RunFn run;
+        Tracked tracked = Tracked::yes;
+    };
+    const Entry* find(const CLI::App* command) const {
+        auto it = entries_.find(command);
+        return it == entries_.end() ? nullptr : &it->second;
+    }
+
+private:
+    std::map<const CLI::App*, Entry> entries_;
+};
+
+}  // namespace arcade::cli

@@ -1,0 +1,47 @@
+#pragma once
+// The tracking wrapper: decides whether usage tracking is on (SPEC §2),
+// builds the usage event of an invocation (SPEC §3), resolves its distinct id
+// locally (SPEC §4, never the network), appends it to the journal and starts
+// the shipper when useful. Telemetry never changes a command's exit status or
+// output: every failure here is swallowed (shown only in debug mode).
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "core/environ.h"
+#include "core/paths.h"
+#include "shipper/tracking_config.h"
+#include "store/journal.h"
+
+namespace arcade::cli {
+
+struct Invocation {
+    std::string command_name;  // dotted path: "usage.status", "worker.list"
+    int exit_code = 0;
+    std::string error_message;  // raw; scrubbed when the event is built
+    double start_monotonic_s = 0;
+    double end_monotonic_s = 0;
+};
+
+// The properties object of the usage event (without $process_person_profile,
+// which is decided at send time).
+std::string build_properties(const Invocation& inv, const Environ& env);
+
+// How the next event would be attributed (SPEC §4 rules 1-3).
+struct Attribution {
+    std::string distinct_id;
+    bool needs_identity = false;
+};
+Attribution attribute(const store::Identity& id, const std::optional<ConfigPaths>& paths);
+
+// Records `inv`: appends to the journal (or prints it in debug mode), shows
+// the first-run notice, spawns the shipper. Never throws.
+void record_invocation(const Invocation& inv, const Environ& env, const std::optional<ConfigPaths>& paths,
+                       std::ostream& err);
+
+// The first-run privacy notice.
+extern const char* const kPrivacyNotice;
+
+}  // namespace arcade::cli

@@ -1,0 +1,436 @@
+#include "cli/usage_commands.h"
+
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "cli/tracking.h"
+#include "core/clock.h"
+#include "core/files.h"
+#include "core/time_format.h"
+#include "shipper/schedule.h"
+#include "shipper/ship_run.h"
+#include "shipper/tracking_config.h"
+#include "store/journal.h"
+#include "store/ship_lock.h"
+
+namespace arcade::cli {
+namespace {
+
+struct StatusOptions {
+    bool json = false;
+    bool events = false;
+};
+struct PurgeOptions {
+    bool all = false;
+    bool yes = false;
+};
+
+std::optional<std::int64_t> setting_ms(store::Journal& j, const char* key) {
+    auto v = j.setting(key);
+    if (!v) return std::nullopt;
+    try {
+        return std::stoll(*v);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+std::int64_t bytes_on_disk(const std::filesystem::path& p) {
+    std::error_code ec;
+    auto n = std::filesystem::file_size(p, ec);
+    return ec ? 0 : static_cast<std::int64_t>(n);
+}
+
+// Everything `usage status` shows, gathered once for both renderings.
+struct Status {
+    bool enabled = false;
+    std::string reason;
+    store::Identity identity;
+    bool have_identity = false;
+    std::string next_distinct_id;
+    bool next_needs_identity = false;
+    store::QueueCounts queue;
+    bool running = false;
+    std::optional<std::int64_t> last_attempt, last_success, next_attempt;
+    std::optional<std::string> last_error;
+    std::string journal_path;
+    std::int64_t journal_bytes = 0;
+    std::string journal_problem;
+    std::vector<store::StoredEvent> events;
+};
+
+Status gather_status(Context& ctx, bool with_events) {
+    Status s;
+    auto decision = shipper::decide_tracking(ctx.env());
+    s.enabled = decision.enabled;
+    s.reason = decision.reason;
+    if (decision.enabled && decision.debug) s.reason = "debug mode (ARCADE_USAGE_DEBUG=1): events are printed, not recorded";
+    const auto& paths = ctx.paths();
+    if (!paths) {
+        s.enabled = false;
+        s.reason = "no config directory (HOME and ARCADE_WORK_DIR unset)";
+        return s;
+    }
+    s.journal_path = paths->journal().string();
+    s.journal_bytes = bytes_on_disk(paths->journal()) + bytes_on_disk(paths->dir / "usage.db-wal");
+    std::error_code ec;
+    if (std::filesystem::exists(paths->journal(), ec)) {
+        auto open = store::Journal::open(*paths, system_clock(), store::OpenMode::read_only);
+        if (!open.journal) {
+            s.journal_problem = open.reason;
+            if (s.enabled) {
+                s.enabled = false;
+                s.reason = open.reason;
+            }
+        } else {
+            try {
+                auto& j = *open.journal;
+                if (j.setting("tracking_disabled") && s.enabled) {
+                    s.enabled = false;
+                    s.reason = "disabled by `arcade usage disable`";
+                }
+                if (auto id = j.identity()) {
+                    s.identity = *id;
+                    s.have_identity = true;
+                }
+                s.queue = j.counts();
+                s.last_attempt = setting_ms(j, shipper::kLastAttempt);
+                s.last_success = setting_ms(j, shipper::kLastSuccess);
+                s.next_attempt = setting_ms(j, shipper::kNextAttempt);
+                s.last_error = j.setting(shipper::kLastError);
+                if (with_events) s.events = j.events(100000);
+            } catch (const std::exception& e) {
+                s.journal_problem = e.what();
+            }
+        }
+    }
+    if (!s.have_identity) {
+        if (auto file = store::read_identity_file(paths->usage_json())) {
+            s.identity = *file;
+            s.have_identity = true;
+        }
+    }
+    if (s.have_identity) {
+        auto who = attribute(s.identity, paths);
+        s.next_distinct_id = who.distinct_id;
+        s.next_needs_identity = who.needs_identity;
+    }
+    s.running = store::ShipLock::is_held_elsewhere(paths->ship_lock());
+    return s;
+}
+
+void write_json_status(Context& ctx, const Status& s, bool with_events) {
+    rapidjson::StringBuffer buf;
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+    w.SetIndent(' ', 2);
+    auto str = [&](const std::string& v) { w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size())); };
+    auto opt_str = [&](const std::optional<std::string>& v) { v ? str(*v) : (void)w.Null(); };
+    auto opt_time = [&](const std::optional<std::int64_t>& v) { v ? str(rfc3339_ms(*v)) : (void)w.Null(); };
+    w.StartObject();
+    w.Key("tracking");
+    w.StartObject();
+    w.Key("enabled");
+    w.Bool(s.enabled);
+    w.Key("reason");
+    str(s.reason);
+    w.EndObject();
+    w.Key("identity");
+    w.StartObject();
+    w.Key("anon_id");
+    str(s.identity.anon_id);
+    w.Key("linked_principal_id");
+    opt_str(s.identity.principal_id);
+    w.Key("distinct_id");
+    str(s.next_distinct_id);
+    w.Key("needs_identity");
+    w.Bool(s.next_needs_identity);
+    w.EndObject();
+    w.Key("queue");
+    w.StartObject();
+    w.Key("pending");
+    w.Int64(s.queue.pending);
+    w.Key("dead");
+    w.Int64(s.queue.dead);
+    w.Key("dropped");
+    w.Int64(s.queue.dropped);
+    w.Key("dropped_cap");
+    w.Int64(s.queue.dropped_cap);
+    w.Key("dropped_age");
+    w.Int64(s.queue.dropped_age);
+    w.Key("sent");
+    w.Int64(s.queue.sent);
+    w.Key("pruned_sent");
+    w.Int64(s.queue.pruned_sent);
+    w.Key("oldest_pending_at");
+    opt_time(s.queue.oldest_pending_ms);
+    w.EndObject();
+    w.Key("shipper");
+    w.StartObject();
+    w.Key("running");
+    w.Bool(s.running);
+    w.Key("last_attempt_at");
+    opt_time(s.last_attempt);
+    w.Key("last_success_at");
+    opt_time(s.last_success);
+    w.Key("last_error");
+    opt_str(s.last_error);
+    w.Key("next_attempt_at");
+    opt_time(s.next_attempt);
+    w.EndObject();
+    w.Key("journal");
+    w.StartObject();
+    w.Key("path");
+    str(s.journal_path);
+    w.Key("bytes");
+    w.Int64(s.journal_bytes);
+    if (!s.journal_problem.empty()) {
+        w.Key("problem");
+        str(s.journal_problem);
+    }
+    w.EndObject();
+    if (with_events) {
+        w.Key("events");
+        w.StartArray();
+        for (const auto& e : s.events) {
+            w.StartObject();
+            w.Key("uuid");
+            str(e.uuid);
+            w.Key("timestamp");
+            str(e.timestamp);
+            w.Key("kind");
+            str(e.kind);
+            w.Key("event");
+            str(e.event);
+            w.Key("distinct_id");
+            str(e.distinct_id);
+            w.Key("state");
+            str(e.state);
+            w.Key("attempts");
+            w.Int(e.attempts);
+            w.Key("needs_identity");
+            w.Bool(e.needs_identity);
+            w.Key("dead_reason");
+            opt_str(e.dead_reason);
+            w.Key("properties");
+            rapidjson::Document props;
+            props.Parse(e.properties.c_str(), e.properties.size());
+            if (props.HasParseError()) w.Null();
+            else props.Accept(w);
+            w.EndObject();
+        }
+        w.EndArray();
+    }
+    w.EndObject();
+    ctx.out() << buf.GetString() << "\n";
+}
+
+std::string human_bytes(std::int64_t n) {
+    if (n < 1024) return fmt::format("{} B", n);
+    if (n < 1024 * 1024) return fmt::format("{:.1f} KiB", static_cast<double>(n) / 1024.0);
+    return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1024.0 * 1024.0));
+}
+
+void write_text_status(Context& ctx, const Status& s, bool with_events) {
+    const bool color = ctx.io().color;
+    auto bold = [&](const std::string& t) { return color ? "\x1b[1m" + t + "\x1b[0m" : t; };
+    auto paint = [&](const std::string& t, const char* code) {
+        return color ? std::string("\x1b[") + code + "m" + t + "\x1b[0m" : t;
+    };
+    auto now = system_clock().now_ms();
+    auto ago = [&](const std::optional<std::int64_t>& ms) {
+        if (!ms) return std::string("never");
+        return rfc3339_ms(*ms) + (*ms <= now ? " (" + human_age(now - *ms) + " ago)" : " (in " + human_age(*ms - now) + ")");
+    };
+    auto& o = ctx.out();
+    o << bold("Usage tracking") << ": "
+      << (s.enabled ? paint("on", "32") : paint("off", "33") + " — " + s.reason) << "\n\n";
+    o << bold("Identity") << "\n";
+    o << fmt::format("  {:<18} {}\n", "anonymous id", s.have_identity ? s.identity.anon_id : "(none yet)");
+    o << fmt::format("  {:<18} {}\n", "linked principal", s.identity.principal_id.value_or("none"));
+    if (s.have_identity)
+        o << fmt::format("  {:<18} {}{}\n", "next event as", s.next_distinct_id,
+                         s.identity.principal_id ? " (identified)"
+                         : s.next_needs_identity ? " (anonymous until the shipper links your login)"
+                                                 : " (anonymous)");
+    o << "\n" << bold("Queue") << "\n";
+    o << fmt::format("  {:<18} {}{}\n", "pending", s.queue.pending,
+                     s.queue.oldest_pending_ms ? " (oldest " + human_age(now - *s.queue.oldest_pending_ms) + " old)"
+                                               : "");
+    o << fmt::format("  {:<18} {}\n", "dead-lettered", s.queue.dead);
+    o << fmt::format("  {:<18} {} (over the 10,000 cap: {}, older than 30 days: {})\n", "dropped", s.queue.dropped,
+                     s.queue.dropped_cap, s.queue.dropped_age);
+    o << fmt::format("  {:<18} {} (kept 7 days)\n", "sent", s.queue.sent);
+    o << "\n" << bold("Shipper") << "\n";
+    o << fmt::format("  {:<18} {}\n", "running", s.running ? "yes" : "no");
+    o << fmt::format("  {:<18} {}\n", "last attempt", ago(s.last_attempt));
+    o << fmt::format("  {:<18} {}\n", "last success", ago(s.last_success));
+    o << fmt::format("  {:<18} {}\n", "last error", s.last_error ? paint(*s.last_error, "31") : "none");
+    o << fmt::format("  {:<18} {}\n", "next attempt",
+                     s.next_attempt && *s.next_attempt > now ? ago(s.next_attempt) : std::string("any time"));
+    o << "\n" << bold("Journal") << "\n";
+    o << fmt::format("  {:<18} {}\n", "path", s.journal_path.empty() ? "(none)" : s.journal_path);
+    o << fmt::format("  {:<18} {}\n", "size", human_bytes(s.journal_bytes));
+    if (!s.journal_problem.empty()) o << fmt::format("  {:<18} {}\n", "problem", paint(s.journal_problem, "31"));
+    if (with_events) {
+        o << "\n" << bold("Events") << "\n";
+        if (s.events.empty()) o << "  (none)\n";
+        for (const auto& e : s.events) {
+            rapidjson::Document props;
+            props.Parse(e.properties.c_str(), e.properties.size());
+            std::string command;
+            if (!props.HasParseError() && props.IsObject() && props.HasMember("command_name") &&
+                props["command_name"].IsString())
+                command = props["command_name"].GetString();
+            o << fmt::format("  {}  {:<7}  {:<24} {:<16} as {}{}\n", e.timestamp, e.state, e.event, command,
+                             e.distinct_id, e.dead_reason ? " — " + *e.dead_reason : "");
+        }
+    }
+}
+
+int run_status(Context& ctx, const StatusOptions& opt) {
+    Status s = gather_status(ctx, opt.events);
+    if (opt.json) write_json_status(ctx, s, opt.events);
+    else write_text_status(ctx, s, opt.events);
+    return 0;
+}
+
+bool confirm(Context& ctx, const std::string& question) {
+    ctx.err() << question << " [y/N] " << std::flush;
+    std::string answer;
+    if (!std::getline(std::cin, answer)) return false;
+    return answer == "y" || answer == "Y" || answer == "yes" || answer == "YES";
+}
+
+int run_purge(Context& ctx, const PurgeOptions& opt) {
+    if (!ctx.paths()) return ctx.fail("No config directory: set HOME or ARCADE_WORK_DIR.");
+    const auto& paths = *ctx.paths();
+    if (!opt.yes) {
+        if (!ctx.io().in_is_tty)
+            return ctx.fail("Refusing to purge without --yes: standard input is not a terminal.");
+        std::string what = opt.all ? "Delete every queued, sent and dead usage event and this machine's usage identity?"
+                                   : "Delete every queued, sent and dead usage event?";
+        if (!confirm(ctx, what)) {
+            ctx.out() << "Nothing deleted.\n";
+            return 0;
+        }
+    }
+    std::error_code ec;
+    if (!std::filesystem::exists(paths.journal(), ec)) {
+        if (opt.all) ::unlink(paths.usage_json().c_str());
+        ctx.out() << "Nothing to purge.\n";
+        return 0;
+    }
+    // A running shipper would keep WAL frames alive; wait for it (it exits within 10 s).
+    auto lock = store::ShipLock::acquire(paths.ship_lock(), 11000);
+    auto open = store::Journal::open(paths, system_clock(), store::OpenMode::read_write);
+    if (!open.journal) {
+        if (open.status == store::OpenStatus::newer_schema)
+            return ctx.fail("Cannot purge: " + open.reason + ". Use a newer arcade.");
+        // Unreadable: nothing in it can be kept; remove the files entirely.
+        for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((paths.journal().string() + suffix).c_str());
+        if (opt.all) ::unlink(paths.usage_json().c_str());
+        ctx.out() << "The journal was unreadable and has been removed.\n";
+        return 0;
+    }
+    try {
+        auto counts = open.journal->counts();
+        open.journal->purge(opt.all);
+        ctx.out() << fmt::format("Purged {} events ({} pending, {} sent, {} dead){}.\n",
+                                 counts.pending + counts.sent + counts.dead, counts.pending, counts.sent, counts.dead,
+                                 opt.all ? " and the usage identity; a new anonymous id is made on the next run" : "");
+    } catch (const std::exception& e) {
+        return ctx.fail(std::string("Could not purge the journal: ") + e.what());
+    }
+    return 0;
+}
+
+int set_disabled(Context& ctx, bool disabled) {
+    if (!ctx.paths() || !ensure_private_dir(ctx.paths()->dir))
+        return ctx.fail("No usable config directory: cannot save the choice.");
+    auto open = store::Journal::open(*ctx.paths(), system_clock(), store::OpenMode::read_write);
+    if (!open.journal) return ctx.fail("Cannot save the choice: " + open.reason);
+    try {
+        open.journal->set_tracking_disabled(disabled);
+    } catch (const std::exception& e) {
+        return ctx.fail(std::string("Cannot save the choice: ") + e.what());
+    }
+    if (disabled) {
+        ctx.out() << "Usage tracking disabled; pending events were dropped. `arcade usage enable` turns it back on.\n";
+    } else {
+        ctx.out() << "Usage tracking enabled.\n";
+        auto decision = shipper::decide_tracking(ctx.env());
+        if (!decision.enabled) ctx.out() << "Note: still off in this environment: " << decision.reason << ".\n";
+    }
+    return 0;
+}
+
+int run_flush(Context& ctx) {
+    auto decision = shipper::decide_tracking(ctx.env());
+    bool progress = ctx.io().in_is_tty && ::isatty(2);
+    shipper::ShipOptions options;
+    options.budget_s = 60.0;
+    options.ignore_backoff = true;
+    options.lock_wait_ms = 11000;
+    if (progress) {
+        options.on_progress = [&](const shipper::DrainProgress& p) {
+            ctx.err() << fmt::format("\rDelivered {} of {}…", p.delivered, p.pending_at_start) << std::flush;
+        };
+    }
+    auto outcome = shipper::ship(ctx.env(), options);
+    if (progress) ctx.err() << "\r\x1b[K" << std::flush;
+    using S = shipper::ShipOutcome::Status;
+    if (outcome.status != S::ran) {
+        if (outcome.status == S::tracking_off) {
+            ctx.out() << "Usage tracking is off (" << outcome.reason << "); nothing was sent.\n";
+            return 0;
+        }
+        return ctx.fail("Could not flush: " + outcome.reason + ".");
+    }
+    const auto& r = outcome.report;
+    ctx.out() << fmt::format("Delivered {} event{}; {} pending, {} dead-lettered{}.\n", r.delivered,
+                             r.delivered == 1 ? "" : "s", r.remaining, r.dead,
+                             r.error.empty() ? "" : " — " + r.error);
+    if (r.remaining > 0) {
+        ctx.set_error(fmt::format("{} events remain undelivered", r.remaining));
+        return 1;
+    }
+    (void)decision;
+    return 0;
+}
+
+}  // namespace
+
+void setup_usage_commands(CLI::App& root, CommandTable& table) {
+    auto* usage = root.add_subcommand("usage", "See and control usage tracking");
+    usage->require_subcommand(1);
+
+    auto status_opt = std::make_shared<StatusOptions>();
+    auto* status = usage->add_subcommand("status", "Show tracking state, identity, queue and shipper");
+    status->add_flag("--json", status_opt->json, "Machine-readable output");
+    status->add_flag("--events", status_opt->events, "List the events in the journal");
+    table.add(status, [status_opt](Context& ctx) { return run_status(ctx, *status_opt); });
+
+    auto purge_opt = std::make_shared<PurgeOptions>();
+    auto* purge = usage->add_subcommand("purge", "Delete every recorded usage event from this machine");
+    purge->add_flag("--all", purge_opt->all, "Also forget this machine's usage identity");
+    purge->add_flag("--yes,-y", purge_opt->yes, "Do not ask for confirmation");
+    table.add(purge, [purge_opt](Context& ctx) { return run_purge(ctx, *purge_opt); }, Tracked::no);
+
+    auto* disable = usage->add_subcommand("disable", "Turn usage tracking off (and drop pending events)");
+    table.add(disable, [](Context& ctx) { return set_disabled(ctx, true); }, Tracked::no);
+    auto* enable = usage->add_subcommand("enable", "Turn usage tracking back on");
+    table.add(enable, [](Context& ctx) { return set_disabled(ctx, false); });
+
+    auto* flush = usage->add_subcommand("flush", "Deliver pending events now, in the foreground");
+    table.add(flush, [](Context& ctx) { return run_flush(ctx); });
+}
+
+}  // namespace arcade::cli

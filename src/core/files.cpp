@@ -1,0 +1,128 @@
+#include "core/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/uuid.h"
+
+namespace arcade {
+
+ReadResult read_file_nofollow(const std::filesystem::path& path, std::size_t max_bytes) {
+    ReadResult result;
+    int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        result.status = (errno == ENOENT || errno == ENOTDIR) ? ReadStatus::missing
+                        : errno == ELOOP                      ? ReadStatus::not_regular
+                                                              : ReadStatus::error;
+        return result;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        result.status = ReadStatus::not_regular;
+        return result;
+    }
+    if (static_cast<std::size_t>(st.st_size) > max_bytes) {
+        ::close(fd);
+        result.status = ReadStatus::too_large;
+        return result;
+    }
+    std::string data;
+    data.resize(static_cast<std::size_t>(st.st_size) + 1);
+    std::size_t used = 0;
+    for (;;) {
+        if (used == data.size()) {
+            if (data.size() > max_bytes) {  // grew while we read
+                ::close(fd);
+                result.status = ReadStatus::too_large;
+                return result;
+            }
+            data.resize(data.size() * 2 + 64);
+        }
+        ssize_t n = ::read(fd, data.data() + used, data.size() - used);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            ::close(fd);
+            result.status = ReadStatus::error;
+            return result;
+        }
+        if (n == 0) break;
+        used += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    if (used > max_bytes) {
+        result.status = ReadStatus::too_large;
+        return result;
+    }
+    data.resize(used);
+    result.status = ReadStatus::ok;
+    result.data = std::move(data);
+    return result;
+}
+
+bool ensure_private_dir(const std::filesystem::path& dir) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(dir, ec)) return true;
+    if (!dir.parent_path().empty() && dir.parent_path() != dir) {
+        if (!std::filesystem::is_directory(dir.parent_path(), ec)) {
+            std::filesystem::create_directories(dir.parent_path(), ec);
+            if (ec) return false;
+        }
+    }
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return false;
+    return std::filesystem::is_directory(dir, ec);
+}
+
+AtomicFile::AtomicFile(std::filesystem::path target, unsigned mode) : target_(std::move(target)) {
+    temp_ = target_;
+    temp_ += ".tmp-" + uuid_v4().substr(0, 8);
+    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, static_cast<mode_t>(mode));
+    if (fd_ >= 0) ::fchmod(fd_, static_cast<mode_t>(mode));  // umask must not widen or narrow it
+}
+
+AtomicFile::~AtomicFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_ && fd_ >= 0) ::unlink(temp_.c_str());
+}
+
+void AtomicFile::write(std::string_view data) {
+    if (!ok()) return;
+    while (!data.empty()) {
+        ssize_t n = ::write(fd_, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            failed_ = true;
+            return;
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+bool AtomicFile::commit() {
+    if (!ok() || committed_) return false;
+    if (::fsync(fd_) != 0) failed_ = true;
+    if (failed_) return false;
+    if (::rename(temp_.c_str(), target_.c_str()) != 0) {
+        failed_ = true;
+        return false;
+    }
+    committed_ = true;
+    auto dir = target_.parent_path();
+    int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    return true;
+}
+
+bool write_file_atomic(const std::filesystem::path& path, std::string_view data, unsigned mode) {
+    AtomicFile file(path, mode);
+    file.write(data);
+    return file.commit();
+}
+
+}  // namespace arcade

@@ -1,0 +1,57 @@
+#pragma once
+// Careful file access for the config dir: reads and writes that never follow
+// a symlink planted at a file path, private (0700/0600) permissions, and an
+// atomic replace that publishes only on an explicit commit.
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace arcade {
+
+enum class ReadStatus { ok, missing, not_regular, too_large, error };
+
+struct ReadResult {
+    ReadStatus status = ReadStatus::error;
+    std::string data;  // the content when status == ok
+};
+
+// Reads a regular file without following a symlink at `path` (O_NOFOLLOW);
+// refuses files larger than `max_bytes`. Never throws.
+ReadResult read_file_nofollow(const std::filesystem::path& path, std::size_t max_bytes);
+
+// Makes `dir` (and missing parents) exist as a directory; a new one is 0700.
+// Returns false (never throws) when it cannot, e.g. the path is a file.
+bool ensure_private_dir(const std::filesystem::path& dir);
+
+// Writes a file by temp-file + fsync + rename in the same directory, so readers
+// see the old or the new content, never a mix. The rename replaces whatever is
+// at the path (including a symlink) instead of writing through it. Nothing is
+// published unless commit() succeeds; the destructor removes an uncommitted
+// temp file and never throws.
+class AtomicFile {
+public:
+    explicit AtomicFile(std::filesystem::path target, unsigned mode = 0600);
+    ~AtomicFile();
+    AtomicFile(const AtomicFile&) = delete;
+    AtomicFile& operator=(const AtomicFile&) = delete;
+
+    bool ok() const { return fd_ >= 0 && !failed_; }
+    void write(std::string_view data);
+    // fsync, rename onto the target, fsync the directory. False on any failure.
+    bool commit();
+
+private:
+    std::filesystem::path target_;
+    std::filesystem::path temp_;
+    int fd_ = -1;
+    bool failed_ = false;
+    bool committed_ = false;
+};
+
+// Convenience: AtomicFile write + commit.
+bool write_file_atomic(const std::filesystem::path& path, std::string_view data, unsigned mode = 0600);
+
+}  // namespace arcade

@@ -1,0 +1,64 @@
+#pragma once
+// The HTTP seam: every network call in arcade goes through Transport::send or
+// Transport::stream. The real implementation (curl_transport.cpp) is the only
+// file that includes libcurl; tests hand in fakes or talk to loopback servers.
+// A Transport is used from one thread at a time.
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace arcade::http {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct Request {
+    std::string method = "GET";
+    std::string url;
+    Headers headers;
+    std::string body;
+    // Whole-request limit; zero means none (streams).
+    std::chrono::milliseconds timeout{5000};
+    std::chrono::milliseconds connect_timeout{5000};
+    // When set and true, the transfer is abandoned as soon as possible.
+    const std::atomic<bool>* cancel = nullptr;
+};
+
+enum class Failure { none, connect, timeout, reset, cancelled, other };
+
+struct Response {
+    int status = 0;    // 0 when no HTTP status was received
+    Headers headers;   // names lower-cased, in arrival order
+    std::string body;  // empty for stream()
+    Failure failure = Failure::none;
+    std::string error;  // human-readable transport failure, empty on success
+
+    bool ok() const { return status >= 200 && status < 300; }
+    bool transport_failed() const { return failure != Failure::none; }
+    std::optional<std::string> header(std::string_view lower_name) const;
+};
+
+// Receives body bytes as they arrive; return false to stop the transfer.
+using ChunkSink = std::function<bool(std::string_view)>;
+
+class Transport {
+public:
+    virtual ~Transport() = default;
+    // Performs `req` and returns what happened; never throws.
+    virtual Response send(const Request& req) = 0;
+    // Like send, but hands the body to `sink` piece by piece (server-sent
+    // events); Response::body stays empty. Never throws.
+    virtual Response stream(const Request& req, const ChunkSink& sink) = 0;
+};
+
+// The libcurl transport (TLS verification always on). `user_agent` is sent
+// on every request.
+std::unique_ptr<Transport> make_curl_transport(std::string user_agent);
+
+}  // namespace arcade::http

@@ -1,0 +1,280 @@
+#include "shipper/drain.h"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "core/credentials.h"
+#include "core/time_format.h"
+#include "shipper/batch.h"
+#include "shipper/event_wire.h"
+#include "shipper/identity_link.h"
+
+namespace arcade::shipper {
+namespace {
+
+constexpr std::size_t kScanWindow = 2000;
+constexpr std::int64_t kMinRequestMs = 250;  // below this much time left, don't start a request
+constexpr std::int64_t kIdentityGraceMs = 3600 * 1000;
+
+struct Item {
+    std::int64_t seq;
+    std::string json;
+};
+
+enum class Sent { ok, stop };
+
+class Drainer {
+public:
+    Drainer(store::Journal& j, http::Transport& t, const Clock& c, const DrainConfig& cfg)
+        : journal_(j), transport_(t), clock_(c), cfg_(cfg) {}
+
+    DrainReport run() {
+        journal_.enforce_retention();
+        identity_ = journal_.identity();
+        for (auto& p : journal_.principals_awaiting_alias()) awaiting_alias_.insert(p);
+        progress_.pending_at_start = journal_.counts().pending;
+        std::int64_t after = 0;
+        for (;;) {
+            std::int64_t top = journal_.last_seq();
+            auto rows = journal_.pending(after, kScanWindow);
+            if (rows.empty()) {
+                report_.final_scan_top = top;
+                break;
+            }
+            if (remaining_ms() < kMinRequestMs) {
+                report_.out_of_time = true;
+                break;
+            }
+            std::vector<Item> items;
+            std::size_t bytes = 0;
+            std::optional<std::string> alias_for;
+            std::int64_t next_after = after;
+            for (auto& row : rows) {
+                if (row.needs_identity && !resolve_identity(row)) {
+                    if (items.empty()) next_after = row.seq;
+                    continue;
+                }
+                if (row.kind == "event" && row.distinct_id != row.anon_id && awaiting_alias_.count(row.distinct_id)) {
+                    if (items.empty()) next_after = row.seq;
+                    continue;  // waits for its alias to be acknowledged
+                }
+                std::string json = encode_event(row);
+                if (auto reason = rejection_reason(row, json.size()); !reason.empty()) {
+                    journal_.mark_dead(row.seq, reason);
+                    ++report_.dead;
+                    if (items.empty()) next_after = row.seq;
+                    continue;
+                }
+                if (row.kind == "alias") {
+                    if (!items.empty()) break;  // the alias goes alone, after what precedes it
+                    items.push_back({row.seq, std::move(json)});
+                    alias_for = row.distinct_id;
+                    break;
+                }
+                if (items.size() == kMaxBatchEvents || bytes + json.size() + 256 > kMaxBatchBytes) break;
+                bytes += json.size() + 1;
+                items.push_back({row.seq, std::move(json)});
+            }
+            if (items.empty()) {
+                after = std::max(next_after, rows.back().seq);
+                continue;
+            }
+            if (deliver(items) == Sent::stop) break;
+            if (alias_for) {
+                awaiting_alias_.erase(*alias_for);
+                after = 0;  // rows held for this alias may now go
+            } else {
+                after = next_after;
+            }
+        }
+        report_.remaining = journal_.counts().pending;
+        record_run();
+        return report_;
+    }
+
+private:
+    std::int64_t remaining_ms() const {
+        return static_cast<std::int64_t>((cfg_.deadline_monotonic_s - clock_.monotonic_s()) * 1000.0);
+    }
+
+    void sleep_ms(std::int64_t ms) {
+        if (cfg_.sleep) cfg_.sleep(ms);
+        else std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    }
+
+    // SPEC §4: returns false when the row must wait (lookup unavailable and
+    // the row is under an hour old); otherwise the row's distinct id is final.
+    bool resolve_identity(store::StoredEvent& row) {
+        std::optional<std::string> principal;
+        bool current = identity_ && row.anon_id == identity_->anon_id;
+        if (current && identity_->principal_id) {
+            principal = identity_->principal_id;
+        } else if (current) {
+            const PrincipalLookup& found = lookup();
+            if (found.outcome == PrincipalLookup::Outcome::found) principal = found.principal_id;
+            else if (found.outcome == PrincipalLookup::Outcome::unavailable &&
+                     clock_.now_ms() - row.created_ms < kIdentityGraceMs)
+                return false;
+        }
+        // Rows from an earlier anonymous id are never given today's principal.
+        journal_.resolve_identity({row.seq}, principal);
+        row.needs_identity = false;
+        if (principal) row.distinct_id = *principal;
+        return true;
+    }
+
+    const PrincipalLookup& lookup() {
+        if (lookup_) return *lookup_;
+        lookup_.emplace();
+        auto creds = cfg_.paths ? load_credentials(cfg_.paths->credentials()) : std::nullopt;
+        if (!creds) {
+            lookup_->outcome = PrincipalLookup::Outcome::unauthorized;  // logged out since: stay anonymous
+            return *lookup_;
+        }
+        *lookup_ = lookup_principal(transport_, cfg_.cloud_url, creds->api_key);
+        if (lookup_->outcome == PrincipalLookup::Outcome::found) {
+            const std::string principal = lookup_->principal_id;
+            bool linked = journal_.link(principal, [&](const store::Identity& before) {
+                return alias_properties(before.anon_id, principal);
+            });
+            identity_ = journal_.identity();
+            if (linked) awaiting_alias_.insert(principal);
+        }
+        return *lookup_;
+    }
+
+    struct Posted {
+        bool no_time = false;  // not even tried: the run's deadline came first
+        Verdict verdict = Verdict::retry;
+        http::Response response;
+        std::optional<std::int64_t> retry_after_ms;
+    };
+
+    Posted post(const std::vector<Item>& items) {
+        std::vector<const std::string*> events;
+        events.reserve(items.size());
+        for (const auto& i : items) events.push_back(&i.json);
+        std::string host = cfg_.posthog_host;
+        while (!host.empty() && host.back() == '/') host.pop_back();
+        Posted p;
+        for (int attempt = 0;; ++attempt) {
+            std::int64_t left = remaining_ms();
+            if (left < kMinRequestMs) {
+                p.no_time = attempt == 0;
+                return p;
+            }
+            http::Request req;
+            req.method = "POST";
+            req.url = host + "/batch/";
+            req.headers = {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}};
+            req.body = gzip(batch_body(cfg_.api_key, events, rfc3339_ms(clock_.now_ms())));
+            req.timeout = std::chrono::milliseconds(std::min<std::int64_t>(5000, left - 100));
+            req.connect_timeout = req.timeout;
+            p.response = transport_.send(req);
+            ++report_.requests;
+            p.verdict = classify(p.response);
+            p.retry_after_ms.reset();
+            if (auto ra = p.response.header("retry-after")) p.retry_after_ms = parse_retry_after(*ra, clock_.now_ms());
+            if (p.verdict != Verdict::retry || attempt == cfg_.retry.max_retries) return p;
+            std::int64_t delay = cfg_.retry.next_delay(attempt + 1, p.retry_after_ms);
+            if (delay > remaining_ms() - kMinRequestMs) return p;
+            sleep_ms(delay);
+            ++report_.retries;
+        }
+    }
+
+    static std::string describe(const http::Response& r) {
+        if (r.status == 0) return r.error.empty() ? "no response" : r.error;
+        std::string body = r.body.substr(0, 200);
+        return "HTTP " + std::to_string(r.status) + (body.empty() ? "" : ": " + body);
+    }
+
+    Sent deliver(const std::vector<Item>& items) {
+        Posted p = post(items);
+        if (p.no_time) {
+            report_.out_of_time = true;
+            return Sent::stop;
+        }
+        std::vector<std::int64_t> seqs;
+        for (const auto& i : items) seqs.push_back(i.seq);
+        switch (p.verdict) {
+            case Verdict::delivered:
+                journal_.mark_sent(seqs);
+                report_.delivered += static_cast<std::int64_t>(items.size());
+                progress_.delivered = report_.delivered;
+                progress_.dead = report_.dead;
+                if (cfg_.on_progress) cfg_.on_progress(progress_);
+                return Sent::ok;
+            case Verdict::split: {
+                if (items.size() == 1) {
+                    journal_.mark_dead(items[0].seq, "PostHog rejected the event: " + describe(p.response));
+                    ++report_.dead;
+                    return Sent::ok;
+                }
+                auto mid = items.begin() + static_cast<std::ptrdiff_t>(items.size() / 2);
+                if (deliver(std::vector<Item>(items.begin(), mid)) == Sent::stop) return Sent::stop;
+                return deliver(std::vector<Item>(mid, items.end()));
+            }
+            case Verdict::refused:
+                report_.error = "PostHog refused the request (" + describe(p.response) +
+                                (p.response.status == 401 || p.response.status == 403
+                                     ? "); check the project key (ARCADE_USAGE_POSTHOG_KEY)"
+                                     : ")");
+                break;
+            case Verdict::retry:
+                report_.error = "PostHog unreachable (" + describe(p.response) + ")";
+                retry_after_floor_ = p.retry_after_ms;
+                break;
+        }
+        report_.failed = true;
+        journal_.add_attempt(seqs);
+        return Sent::stop;
+    }
+
+    void record_run() {
+        auto now = clock_.now_ms();
+        std::vector<std::pair<std::string, std::optional<std::string>>> s;
+        if (report_.requests > 0) s.emplace_back(kLastAttempt, std::to_string(now));
+        if (report_.failed) {
+            int failures = 1;
+            if (auto f = journal_.setting(kFailures)) {
+                try {
+                    failures = std::stoi(*f) + 1;
+                } catch (const std::exception&) {
+                }
+            }
+            std::int64_t delay = next_run_delay_ms(failures);
+            if (retry_after_floor_) delay = std::max(delay, *retry_after_floor_);
+            s.emplace_back(kFailures, std::to_string(failures));
+            s.emplace_back(kNextAttempt, std::to_string(now + delay));
+            s.emplace_back(kLastError, report_.error);
+        } else if (report_.requests > 0 || report_.delivered > 0) {
+            s.emplace_back(kLastSuccess, std::to_string(now));
+            s.emplace_back(kFailures, std::nullopt);
+            s.emplace_back(kNextAttempt, std::nullopt);
+            s.emplace_back(kLastError, std::nullopt);
+        }
+        if (!s.empty()) journal_.set_settings(s);
+    }
+
+    store::Journal& journal_;
+    http::Transport& transport_;
+    const Clock& clock_;
+    const DrainConfig& cfg_;
+    DrainReport report_;
+    DrainProgress progress_;
+    std::optional<store::Identity> identity_;
+    std::optional<PrincipalLookup> lookup_;
+    std::set<std::string> awaiting_alias_;
+    std::optional<std::int64_t> retry_after_floor_;
+};
+
+}  // namespace
+
+DrainReport drain(store::Journal& journal, http::Transport& transport, const Clock& clock, const DrainConfig& config) {
+    return Drainer(journal, transport, clock, config).run();
+}
+
+}  // namespace arcade::shipper

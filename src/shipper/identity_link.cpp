@@ -1,0 +1,69 @@
+#include "shipper/identity_link.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "core/build_info.h"
+
+namespace arcade::shipper {
+
+PrincipalLookup lookup_principal(http::Transport& transport, const std::string& cloud_url, const std::string& api_key,
+                                 std::chrono::milliseconds timeout) {
+    PrincipalLookup out;
+    http::Request req;
+    req.url = cloud_url + "/api/v1/auth/validate";
+    req.headers = {{"Authorization", "Bearer " + api_key}, {"Accept", "application/json"}};
+    req.timeout = timeout;
+    req.connect_timeout = timeout;
+    auto resp = transport.send(req);
+    if (resp.status == 401 || resp.status == 403) {
+        out.outcome = PrincipalLookup::Outcome::unauthorized;
+        out.detail = "Arcade Cloud rejected the API key (" + std::to_string(resp.status) + ")";
+        return out;
+    }
+    if (!resp.ok()) {
+        out.detail = resp.transport_failed() ? "Arcade Cloud unreachable: " + resp.error
+                                             : "Arcade Cloud answered " + std::to_string(resp.status);
+        return out;
+    }
+    rapidjson::Document doc;
+    doc.Parse(resp.body.c_str(), resp.body.size());
+    if (!doc.HasParseError() && doc.IsObject()) {
+        auto data = doc.FindMember("data");
+        if (data != doc.MemberEnd() && data->value.IsObject()) {
+            auto pid = data->value.FindMember("principal_id");
+            if (pid != data->value.MemberEnd() && pid->value.IsString() && pid->value.GetStringLength() > 0) {
+                out.outcome = PrincipalLookup::Outcome::found;
+                out.principal_id.assign(pid->value.GetString(), pid->value.GetStringLength());
+                return out;
+            }
+        }
+    }
+    out.detail = "Arcade Cloud answered without a principal id";
+    return out;
+}
+
+std::string alias_properties(const std::string& anon_id, const std::string& principal_id) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    auto kv = [&](const char* k, const std::string& v) {
+        w.Key(k);
+        w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+    };
+    w.StartObject();
+    kv("alias", anon_id);
+    kv("distinct_id", principal_id);
+    kv("$lib", build::kLibName);
+    kv("$lib_version", build::kVersion);
+    w.EndObject();
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string cloud_base_url(const std::optional<std::string>& configured) {
+    std::string url = configured && !configured->empty() ? *configured : "https://cloud.arcade.dev";
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+}
+
+}  // namespace arcade::shipper

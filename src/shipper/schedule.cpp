@@ -1,0 +1,57 @@
+#include "shipper/schedule.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "core/time_format.h"
+#include "store/journal.h"
+
+namespace arcade::shipper {
+
+Verdict classify(const http::Response& r) {
+    if (r.transport_failed() || r.status == 0) return Verdict::retry;
+    if (r.status >= 200 && r.status < 300) return Verdict::delivered;
+    if (r.status == 408 || r.status == 429 || r.status >= 500) return Verdict::retry;
+    if (r.status == 400 || r.status == 413) return Verdict::split;
+    return Verdict::refused;
+}
+
+std::int64_t RetryPolicy::next_delay(int retry, std::optional<std::int64_t> retry_after_ms) const {
+    std::int64_t delay = first_delay_ms << std::clamp(retry - 1, 0, 20);
+    if (retry_after_ms) delay = std::max(delay, *retry_after_ms);
+    return delay;
+}
+
+std::optional<std::int64_t> parse_retry_after(std::string_view v, std::int64_t now_ms) {
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.remove_prefix(1);
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.remove_suffix(1);
+    if (v.empty()) return std::nullopt;
+    constexpr std::int64_t kDay = 24LL * 3600 * 1000;
+    if (std::all_of(v.begin(), v.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+        if (v.size() > 9) return kDay;
+        std::int64_t secs = 0;
+        std::from_chars(v.data(), v.data() + v.size(), secs);
+        return std::min(secs * 1000, kDay);
+    }
+    if (auto at = parse_http_date(v)) return std::clamp(*at - now_ms, std::int64_t{0}, kDay);
+    return std::nullopt;
+}
+
+std::int64_t next_run_delay_ms(int failures) {
+    constexpr std::int64_t kBase = 30'000, kCap = 15 * 60'000;
+    if (failures <= 0) return 0;
+    if (failures > 16) return kCap;
+    return std::min(kBase << (failures - 1), kCap);
+}
+
+bool backoff_in_force(store::Journal& journal, std::int64_t now_ms) {
+    try {
+        auto next = journal.setting(kNextAttempt);
+        return next && std::stoll(*next) > now_ms;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+}  // namespace arcade::shipper

@@ -1,0 +1,525 @@
+#include "store/journal.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "core/files.h"
+#include "core/time_format.h"
+#include "core/uuid.h"
+#include "store/migrations.h"
+
+namespace arcade::store {
+
+namespace {
+constexpr int kBusyTimeoutMs = 3000;
+constexpr const char* kEventColumns =
+    "seq, uuid, timestamp, created_ms, kind, event, distinct_id, anon_id, needs_identity, properties, state, "
+    "attempts, dead_reason";
+
+StoredEvent read_event(SQLite::Statement& st) {
+    StoredEvent e;
+    e.seq = st.getColumn(0).getInt64();
+    e.uuid = st.getColumn(1).getString();
+    e.timestamp = st.getColumn(2).getString();
+    e.created_ms = st.getColumn(3).getInt64();
+    e.kind = st.getColumn(4).getString();
+    e.event = st.getColumn(5).getString();
+    e.distinct_id = st.getColumn(6).getString();
+    e.anon_id = st.getColumn(7).getString();
+    e.needs_identity = st.getColumn(8).getInt() != 0;
+    e.properties = st.getColumn(9).getString();
+    e.state = st.getColumn(10).getString();
+    e.attempts = st.getColumn(11).getInt();
+    if (!st.getColumn(12).isNull()) e.dead_reason = st.getColumn(12).getString();
+    return e;
+}
+}  // namespace
+
+int latest_schema_version() { return migrations().empty() ? 0 : migrations().back().version; }
+
+struct Journal::Impl {
+    Impl(const ConfigPaths& p, const Clock& c, int flags)
+        : paths(p), clock(c), db(p.journal(), flags, kBusyTimeoutMs) {}
+    ConfigPaths paths;
+    const Clock& clock;
+    SQLite::Database db;
+
+    // Runs `fn` inside BEGIN IMMEDIATE; SQLite errors become JournalError.
+    template <class Fn>
+    auto write(Fn&& fn) {
+        try {
+            SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+            if constexpr (std::is_void_v<decltype(fn())>) {
+                fn();
+                tx.commit();
+            } else {
+                auto result = fn();
+                tx.commit();
+                return result;
+            }
+        } catch (const SQLite::Exception& e) {
+            throw JournalError(e.what());
+        }
+    }
+
+    template <class Fn>
+    auto read(Fn&& fn) {
+        try {
+            return fn();
+        } catch (const SQLite::Exception& e) {
+            throw JournalError(e.what());
+        }
+    }
+
+    std::optional<Identity> latest_identity() {
+        SQLite::Statement st(db, "SELECT anon_id, principal_id FROM identity ORDER BY seq DESC LIMIT 1");
+        if (!st.executeStep()) return std::nullopt;
+        Identity id;
+        id.anon_id = st.getColumn(0).getString();
+        if (!st.getColumn(1).isNull()) id.principal_id = st.getColumn(1).getString();
+        return id;
+    }
+
+    void insert_transition(const char* transition, const Identity& id) {
+        auto now = clock.now_ms();
+        SQLite::Statement st(db,
+                             "INSERT INTO identity (uuid, timestamp, transition, anon_id, principal_id) "
+                             "VALUES (?, ?, ?, ?, ?)");
+        st.bind(1, uuid_v7(now));
+        st.bind(2, rfc3339_ms(now));
+        st.bind(3, transition);
+        st.bind(4, id.anon_id);
+        if (id.principal_id) st.bind(5, *id.principal_id);
+        else st.bind(5);
+        st.exec();
+    }
+
+    // Publishes usage.json for `id`; throwing rolls back the surrounding
+    // transaction so journal and file never disagree after a failed write.
+    void write_identity_file(const Identity& id) {
+        if (!write_file_atomic(paths.usage_json(), format_identity_json(id), 0600))
+            throw JournalError("could not write " + paths.usage_json().string());
+    }
+
+    Identity ensure_identity_locked() {
+        auto current = latest_identity();
+        auto file = read_identity_file(paths.usage_json());
+        if (!current) {
+            if (file) {
+                insert_transition("imported", *file);
+                return *file;
+            }
+            Identity fresh{uuid_v4(), std::nullopt};
+            insert_transition("created", fresh);
+            write_identity_file(fresh);
+            return fresh;
+        }
+        if (!file) {
+            write_identity_file(*current);  // missing, corrupt or a planted symlink: rebuild
+        } else if (*file != *current) {
+            // Another tool (the Python CLI shares this file) changed the identity: adopt it.
+            insert_transition("imported", *file);
+            return *file;
+        }
+        return *current;
+    }
+
+    void bump_counter(const char* name, std::int64_t by) {
+        if (by == 0) return;
+        SQLite::Statement st(db, "UPDATE counters SET value = value + ? WHERE name = ?");
+        st.bind(1, by);
+        st.bind(2, name);
+        st.exec();
+    }
+
+    std::int64_t counter(const char* name) {
+        SQLite::Statement st(db, "SELECT value FROM counters WHERE name = ?");
+        st.bind(1, name);
+        return st.executeStep() ? st.getColumn(0).getInt64() : 0;
+    }
+
+    // Alias rows are never dropped: losing one would break the ordering of
+    // identified events behind it.
+    std::int64_t enforce_cap(std::int64_t max_pending) {
+        std::int64_t excess = counter("pending") - max_pending;
+        if (excess <= 0) return 0;
+        SQLite::Statement st(db,
+                             "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE state = 'pending' "
+                             "AND kind = 'event' ORDER BY seq LIMIT ?)");
+        st.bind(1, excess);
+        int removed = st.exec();
+        bump_counter("dropped_cap", removed);
+        return removed;
+    }
+
+    void set_setting(const std::string& key, const std::optional<std::string>& value) {
+        if (value) {
+            SQLite::Statement st(db, "INSERT INTO settings (key, value) VALUES (?, ?) "
+                                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+            st.bind(1, key);
+            st.bind(2, *value);
+            st.exec();
+        } else {
+            SQLite::Statement st(db, "DELETE FROM settings WHERE key = ?");
+            st.bind(1, key);
+            st.exec();
+        }
+    }
+
+    void migrate() {
+        write([&] {
+            auto version = db.execAndGet("PRAGMA user_version").getInt();
+            for (const auto& m : migrations()) {
+                if (m.version <= version) continue;
+                db.exec(std::string(m.sql));
+                db.exec("PRAGMA user_version = " + std::to_string(m.version));
+            }
+        });
+    }
+};
+
+Journal::Journal(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Journal::~Journal() = default;
+
+OpenOutcome Journal::open(const ConfigPaths& paths, const Clock& clock, OpenMode mode) {
+    OpenOutcome out;
+    try {
+        int flags = SQLite::OPEN_NOFOLLOW;
+        if (mode == OpenMode::read_write) {
+            // Create it ourselves so the file (and the -wal/-shm SQLite derives
+            // from it) is 0600 whatever the umask, and never through a symlink.
+            int fd = ::open(paths.journal().c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+            if (fd < 0) {
+                out.reason = "cannot open " + paths.journal().string() + ": " + std::strerror(errno);
+                return out;
+            }
+            ::close(fd);
+            flags |= SQLite::OPEN_READWRITE;
+        } else {
+            flags |= SQLite::OPEN_READONLY;
+        }
+        auto impl = std::make_unique<Impl>(paths, clock, flags);
+        auto& db = impl->db;
+        int version = db.execAndGet("PRAGMA user_version").getInt();
+        if (version > latest_schema_version()) {
+            out.status = OpenStatus::newer_schema;
+            out.reason = "journal schema " + std::to_string(version) + " is newer than this arcade understands (" +
+                         std::to_string(latest_schema_version()) + ")";
+            return out;
+        }
+        if (mode == OpenMode::read_write) {
+            std::string jm = db.execAndGet("PRAGMA journal_mode = WAL").getString();
+            if (jm != "wal") {
+                out.reason = "journal could not be put in WAL mode (got " + jm + ")";
+                return out;
+            }
+            // NORMAL in WAL mode: a commit survives a crash of the process; only
+            // a power loss can take the last commits (see docs/JOURNAL.md).
+            db.exec("PRAGMA synchronous = NORMAL");
+            db.exec("PRAGMA secure_delete = ON");
+            if (version < latest_schema_version()) impl->migrate();
+        } else if (version < latest_schema_version()) {
+            out.reason = "journal not initialised yet";
+            return out;
+        }
+        out.status = OpenStatus::ok;
+        out.journal.reset(new Journal(std::move(impl)));
+    } catch (const std::exception& e) {
+        out.status = OpenStatus::unusable;
+        out.reason = std::string("journal unusable: ") + e.what();
+        out.journal.reset();
+    }
+    return out;
+}
+
+std::optional<Identity> Journal::identity() {
+    return impl_->read([&] { return impl_->latest_identity(); });
+}
+
+Identity Journal::ensure_identity() {
+    return impl_->write([&] { return impl_->ensure_identity_locked(); });
+}
+
+bool Journal::link(const std::string& principal, const std::function<std::string(const Identity&)>& alias_properties) {
+    return impl_->write([&] {
+        Identity before = impl_->ensure_identity_locked();
+        if (before.principal_id == principal) return false;
+        if (is_refused_distinct_id(principal) || is_refused_distinct_id(before.anon_id)) return false;
+        Identity after{before.anon_id, principal};
+        impl_->insert_transition("linked", after);
+        auto now = impl_->clock.now_ms();
+        SQLite::Statement st(impl_->db,
+                             "INSERT INTO events (uuid, timestamp, created_ms, kind, event, distinct_id, anon_id, "
+                             "needs_identity, properties) VALUES (?, ?, ?, 'alias', '$create_alias', ?, ?, 0, ?)");
+        st.bind(1, uuid_v7(now));
+        st.bind(2, rfc3339_ms(now));
+        st.bind(3, now);
+        st.bind(4, principal);
+        st.bind(5, before.anon_id);
+        st.bind(6, alias_properties(before));
+        st.exec();
+        impl_->write_identity_file(after);
+        return true;
+    });
+}
+
+Identity Journal::rotate() {
+    return impl_->write([&] {
+        Identity fresh{uuid_v4(), std::nullopt};
+        impl_->insert_transition("rotated", fresh);
+        impl_->write_identity_file(fresh);
+        return fresh;
+    });
+}
+
+std::vector<IdentityTransition> Journal::identity_history() {
+    return impl_->read([&] {
+        std::vector<IdentityTransition> out;
+        SQLite::Statement st(impl_->db,
+                             "SELECT transition, anon_id, principal_id, timestamp FROM identity ORDER BY seq");
+        while (st.executeStep()) {
+            IdentityTransition t;
+            t.transition = st.getColumn(0).getString();
+            t.identity.anon_id = st.getColumn(1).getString();
+            if (!st.getColumn(2).isNull()) t.identity.principal_id = st.getColumn(2).getString();
+            t.timestamp = st.getColumn(3).getString();
+            out.push_back(std::move(t));
+        }
+        return out;
+    });
+}
+
+StoredEvent Journal::append(const std::function<NewEvent(const Identity&)>& build) {
+    return impl_->write([&] {
+        Identity id = impl_->ensure_identity_locked();
+        NewEvent ev = build(id);
+        StoredEvent row;
+        row.created_ms = impl_->clock.now_ms();
+        row.uuid = uuid_v7(row.created_ms);
+        row.timestamp = rfc3339_ms(row.created_ms);
+        row.kind = ev.kind;
+        row.event = std::move(ev.event);
+        row.distinct_id = std::move(ev.distinct_id);
+        row.anon_id = id.anon_id;
+        row.needs_identity = ev.needs_identity;
+        row.properties = std::move(ev.properties);
+        row.state = "pending";
+        SQLite::Statement st(impl_->db,
+                             "INSERT INTO events (uuid, timestamp, created_ms, kind, event, distinct_id, anon_id, "
+                             "needs_identity, properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        st.bind(1, row.uuid);
+        st.bind(2, row.timestamp);
+        st.bind(3, row.created_ms);
+        st.bind(4, row.kind);
+        st.bind(5, row.event);
+        st.bind(6, row.distinct_id);
+        st.bind(7, row.anon_id);
+        st.bind(8, row.needs_identity ? 1 : 0);
+        st.bind(9, row.properties);
+        st.exec();
+        row.seq = impl_->db.getLastInsertRowid();
+        impl_->enforce_cap(Retention{}.max_pending);
+        return row;
+    });
+}
+
+std::vector<std::string> Journal::principals_awaiting_alias() {
+    return impl_->read([&] {
+        std::vector<std::string> out;
+        SQLite::Statement st(impl_->db,
+                             "SELECT DISTINCT distinct_id FROM events WHERE state = 'pending' AND kind = 'alias'");
+        while (st.executeStep()) out.push_back(st.getColumn(0).getString());
+        return out;
+    });
+}
+
+std::int64_t Journal::last_seq() {
+    return impl_->read([&] { return impl_->db.execAndGet("SELECT COALESCE(MAX(seq), 0) FROM events").getInt64(); });
+}
+
+std::vector<StoredEvent> Journal::pending(std::int64_t after_seq, std::size_t limit) {
+    return impl_->read([&] {
+        std::vector<StoredEvent> out;
+        SQLite::Statement st(impl_->db, std::string("SELECT ") + kEventColumns +
+                                            " FROM events WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?");
+        st.bind(1, after_seq);
+        st.bind(2, static_cast<std::int64_t>(limit));
+        while (st.executeStep()) out.push_back(read_event(st));
+        return out;
+    });
+}
+
+std::vector<StoredEvent> Journal::events(std::size_t limit) {
+    return impl_->read([&] {
+        std::vector<StoredEvent> out;
+        SQLite::Statement st(impl_->db, std::string("SELECT ") + kEventColumns +
+                                            " FROM (SELECT * FROM events ORDER BY seq DESC LIMIT ?) ORDER BY seq");
+        st.bind(1, static_cast<std::int64_t>(limit));
+        while (st.executeStep()) out.push_back(read_event(st));
+        return out;
+    });
+}
+
+void Journal::mark_sent(const std::vector<std::int64_t>& seqs) {
+    impl_->write([&] {
+        SQLite::Statement st(impl_->db, "UPDATE events SET state = 'sent', sent_ms = ? WHERE seq = ? AND state = 'pending'");
+        auto now = impl_->clock.now_ms();
+        for (auto seq : seqs) {
+            st.bind(1, now);
+            st.bind(2, seq);
+            st.exec();
+            st.reset();
+        }
+    });
+}
+
+void Journal::mark_dead(std::int64_t seq, const std::string& reason) {
+    impl_->write([&] {
+        SQLite::Statement st(impl_->db, "UPDATE events SET state = 'dead', dead_reason = ? WHERE seq = ? AND state = 'pending'");
+        st.bind(1, reason);
+        st.bind(2, seq);
+        st.exec();
+    });
+}
+
+void Journal::add_attempt(const std::vector<std::int64_t>& seqs) {
+    impl_->write([&] {
+        SQLite::Statement st(impl_->db, "UPDATE events SET attempts = attempts + 1 WHERE seq = ?");
+        for (auto seq : seqs) {
+            st.bind(1, seq);
+            st.exec();
+            st.reset();
+        }
+    });
+}
+
+void Journal::resolve_identity(const std::vector<std::int64_t>& seqs, const std::optional<std::string>& principal) {
+    impl_->write([&] {
+        SQLite::Statement st(impl_->db,
+                             principal ? "UPDATE events SET distinct_id = ?, needs_identity = 0 WHERE seq = ?"
+                                       : "UPDATE events SET needs_identity = 0 WHERE seq = ?");
+        for (auto seq : seqs) {
+            int i = 1;
+            if (principal) st.bind(i++, *principal);
+            st.bind(i, seq);
+            st.exec();
+            st.reset();
+        }
+    });
+}
+
+std::int64_t Journal::enforce_retention(const Retention& r) {
+    return impl_->write([&] {
+        auto now = impl_->clock.now_ms();
+        SQLite::Statement old(impl_->db,
+                              "DELETE FROM events WHERE state = 'pending' AND kind = 'event' AND created_ms < ?");
+        old.bind(1, now - r.pending_max_age_ms);
+        std::int64_t aged = old.exec();
+        impl_->bump_counter("dropped_age", aged);
+        std::int64_t capped = impl_->enforce_cap(r.max_pending);
+        SQLite::Statement sent(impl_->db, "DELETE FROM events WHERE state = 'sent' AND sent_ms < ?");
+        sent.bind(1, now - r.sent_keep_ms);
+        std::int64_t pruned = sent.exec();
+        impl_->bump_counter("pruned_sent", pruned);
+        return aged + capped + pruned;
+    });
+}
+
+QueueCounts Journal::counts() {
+    return impl_->read([&] {
+        QueueCounts c;
+        SQLite::Statement st(impl_->db, "SELECT state, COUNT(*) FROM events GROUP BY state");
+        while (st.executeStep()) {
+            std::string state = st.getColumn(0).getString();
+            auto n = st.getColumn(1).getInt64();
+            if (state == "pending") c.pending = n;
+            else if (state == "sent") c.sent = n;
+            else if (state == "dead") c.dead = n;
+        }
+        c.dropped_cap = impl_->counter("dropped_cap");
+        c.dropped_age = impl_->counter("dropped_age");
+        c.pruned_sent = impl_->counter("pruned_sent");
+        c.dropped = c.dropped_cap + c.dropped_age;
+        SQLite::Statement oldest(impl_->db,
+                                 "SELECT created_ms FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1");
+        if (oldest.executeStep()) c.oldest_pending_ms = oldest.getColumn(0).getInt64();
+        return c;
+    });
+}
+
+std::optional<std::string> Journal::setting(const std::string& key) {
+    return impl_->read([&]() -> std::optional<std::string> {
+        SQLite::Statement st(impl_->db, "SELECT value FROM settings WHERE key = ?");
+        st.bind(1, key);
+        if (!st.executeStep()) return std::nullopt;
+        return st.getColumn(0).getString();
+    });
+}
+
+void Journal::set_setting(const std::string& key, const std::optional<std::string>& value) {
+    impl_->write([&] { impl_->set_setting(key, value); });
+}
+
+void Journal::set_settings(const std::vector<std::pair<std::string, std::optional<std::string>>>& values) {
+    impl_->write([&] {
+        for (const auto& [key, value] : values) impl_->set_setting(key, value);
+    });
+}
+
+void Journal::set_tracking_disabled(bool disabled) {
+    impl_->write([&] {
+        if (disabled) {
+            impl_->set_setting("tracking_disabled", "1");
+            impl_->db.exec("DELETE FROM events WHERE state = 'pending'");
+        } else {
+            impl_->set_setting("tracking_disabled", std::nullopt);
+        }
+    });
+}
+
+bool Journal::claim_first_run_notice() {
+    return impl_->write([&] {
+        SQLite::Statement st(impl_->db, "SELECT 1 FROM settings WHERE key = 'notice_shown'");
+        if (st.executeStep()) return false;
+        impl_->set_setting("notice_shown", "1");
+        return true;
+    });
+}
+
+void Journal::purge(bool all) {
+    impl_->write([&] {
+        impl_->db.exec("DELETE FROM events");
+        impl_->db.exec("UPDATE counters SET value = 0");
+        impl_->db.exec("DELETE FROM settings WHERE key LIKE 'ship.%'");
+        if (all) impl_->db.exec("DELETE FROM identity");
+    });
+    if (all) ::unlink(impl_->paths.usage_json().c_str());
+    // secure_delete zeroed the freed pages; VACUUM rebuilds the file without
+    // them and the truncating checkpoints leave no old frames in the WAL.
+    impl_->read([&] {
+        auto checkpoint = [&] {
+            for (int i = 0; i < 100; ++i) {
+                SQLite::Statement st(impl_->db, "PRAGMA wal_checkpoint(TRUNCATE)");
+                if (st.executeStep() && st.getColumn(0).getInt() == 0) return;
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+            throw JournalError("journal is busy; could not checkpoint");
+        };
+        checkpoint();
+        impl_->db.exec("VACUUM");
+        checkpoint();
+        return 0;
+    });
+}
+
+std::int64_t Journal::schema_version() {
+    return impl_->read([&] { return impl_->db.execAndGet("PRAGMA user_version").getInt64(); });
+}
+
+}  // namespace arcade::store

@@ -1,0 +1,167 @@
+#pragma once
+// The usage journal (`usage.db`): a WAL-mode SQLite database that is the
+// source of truth for usage events, identity transitions, drop counters,
+// persisted settings and shipper bookkeeping. Row and file formats are
+// described in docs/JOURNAL.md.
+//
+// Every write is one BEGIN IMMEDIATE transaction with a busy timeout, so any
+// number of processes may use the journal at once. Methods throw
+// store::JournalError (never SQLite's own exception type). A Journal object
+// is used from one thread at a time.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/paths.h"
+#include "store/identity_file.h"
+
+namespace arcade::store {
+
+class JournalError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Retention bounds (SPEC §5).
+struct Retention {
+    std::int64_t max_pending = 10000;
+    std::int64_t pending_max_age_ms = 30LL * 24 * 3600 * 1000;
+    std::int64_t sent_keep_ms = 7LL * 24 * 3600 * 1000;
+};
+
+// An event to append; the journal stamps uuid, timestamp and created_ms.
+struct NewEvent {
+    std::string kind = "event";  // "event" or "alias"
+    std::string event;
+    std::string distinct_id;
+    bool needs_identity = false;
+    std::string properties;  // JSON object text
+};
+
+struct StoredEvent {
+    std::int64_t seq = 0;
+    std::string uuid;
+    std::string timestamp;
+    std::int64_t created_ms = 0;
+    std::string kind;
+    std::string event;
+    std::string distinct_id;
+    std::string anon_id;
+    bool needs_identity = false;
+    std::string properties;
+    std::string state;
+    int attempts = 0;
+    std::optional<std::string> dead_reason;
+};
+
+struct QueueCounts {
+    std::int64_t pending = 0;
+    std::int64_t sent = 0;
+    std::int64_t dead = 0;
+    std::int64_t dropped = 0;  // cap + age drops (pruning sent rows is not a loss)
+    std::int64_t dropped_cap = 0;
+    std::int64_t dropped_age = 0;
+    std::int64_t pruned_sent = 0;
+    std::optional<std::int64_t> oldest_pending_ms;
+};
+
+struct IdentityTransition {
+    std::string transition;  // created | imported | linked | rotated
+    Identity identity;
+    std::string timestamp;
+};
+
+enum class OpenMode { read_write, read_only };
+
+struct OpenOutcome;
+
+class Journal {
+public:
+    ~Journal();
+    Journal(const Journal&) = delete;
+    Journal& operator=(const Journal&) = delete;
+
+    // Opens (creating when read_write) the journal in `paths.dir`, which must
+    // already exist. Never throws: see OpenOutcome.
+    static OpenOutcome open(const ConfigPaths& paths, const Clock& clock, OpenMode mode);
+
+    // --- identity -------------------------------------------------------
+    // The current identity, or nullopt before the first transition.
+    std::optional<Identity> identity();
+    // Makes sure an identity exists and usage.json matches it, in one write
+    // transaction: adopts a valid usage.json as `imported` (also when it was
+    // changed by another tool), creates one otherwise, and rewrites a missing
+    // or corrupt usage.json from the journal.
+    Identity ensure_identity();
+    // Journals `linked` plus the `$create_alias` row (alias → principal) in one
+    // transaction; returns false (and writes nothing) when already linked to
+    // `principal` or either id is one PostHog refuses.
+    bool link(const std::string& principal, const std::function<std::string(const Identity&)>& alias_properties);
+    // Journals `rotated`: a fresh anonymous id, link cleared.
+    Identity rotate();
+    std::vector<IdentityTransition> identity_history();
+
+    // --- events ---------------------------------------------------------
+    // Appends one event built from the current identity, in one write
+    // transaction with ensure_identity and the pending cap. `build` may be
+    // called more than once if the transaction must be retried.
+    StoredEvent append(const std::function<NewEvent(const Identity&)>& build);
+    // Pending rows after `after_seq` in journal order, at most `limit`.
+    std::vector<StoredEvent> pending(std::int64_t after_seq, std::size_t limit);
+    // Principals whose `$create_alias` row is still pending: rows carrying
+    // them must wait until the alias has been acknowledged.
+    std::vector<std::string> principals_awaiting_alias();
+    // The highest seq in the journal (0 when empty).
+    std::int64_t last_seq();
+    // All rows (status --events), newest last, at most `limit`.
+    std::vector<StoredEvent> events(std::size_t limit);
+    void mark_sent(const std::vector<std::int64_t>& seqs);
+    void mark_dead(std::int64_t seq, const std::string& reason);
+    void add_attempt(const std::vector<std::int64_t>& seqs);
+    // Rewrites those rows' distinct_id to `principal` and clears the mark.
+    void resolve_identity(const std::vector<std::int64_t>& seqs, const std::optional<std::string>& principal);
+
+    // --- bounds, counts, settings ----------------------------------------
+    // Drops pending rows over the cap or too old, prunes old sent rows; every
+    // drop is counted. Returns how many rows it removed.
+    std::int64_t enforce_retention(const Retention& r = {});
+    QueueCounts counts();
+    std::optional<std::string> setting(const std::string& key);
+    void set_setting(const std::string& key, const std::optional<std::string>& value);
+    // Several settings in one transaction (nullopt deletes a key).
+    void set_settings(const std::vector<std::pair<std::string, std::optional<std::string>>>& values);
+    // Sets tracking off (dropping pending rows) or back on.
+    void set_tracking_disabled(bool disabled);
+    // True once; later calls return false (the first-run notice).
+    bool claim_first_run_notice();
+
+    // Deletes every event (all: identity too, and usage.json) and scrubs the
+    // bytes from the database file, WAL and free pages.
+    void purge(bool all);
+
+    std::int64_t schema_version();
+
+private:
+    struct Impl;
+    explicit Journal(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+enum class OpenStatus { ok, newer_schema, unusable };
+
+struct OpenOutcome {
+    OpenStatus status = OpenStatus::unusable;
+    std::unique_ptr<Journal> journal;  // set when status == ok
+    std::string reason;                // why not, for `usage status` and debug output
+};
+
+// The latest schema version this build knows.
+int latest_schema_version();
+
+}  // namespace arcade::store
