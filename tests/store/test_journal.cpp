@@ -1,0 +1,301 @@
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "core/files.h"
+#include "core/time_format.h"
+#include "core/uuid.h"
+#include "store/identity_file.h"
+#include "store/journal.h"
+#include "store/migrations.h"
+#include "support/process.h"
+
+using namespace arcade;
+using arcade::testing::slurp;
+using arcade::testing::TempDir;
+
+namespace {
+
+struct Fixture {
+    TempDir tmp;
+    ConfigPaths paths{tmp.path() / ".arcade"};
+    FixedClock clock{1'790'000'000'000};
+    Fixture() { REQUIRE(ensure_private_dir(paths.dir)); }
+
+    std::unique_ptr<store::Journal> open() {
+        auto out = store::Journal::open(paths, clock, store::OpenMode::read_write);
+        REQUIRE(out.status == store::OpenStatus::ok);
+        return std::move(out.journal);
+    }
+};
+
+store::StoredEvent append(store::Journal& j, const std::string& name = "CLI execution succeeded",
+                          const std::string& props = R"({"command_name":"test"})") {
+    return j.append([&](const store::Identity& id) {
+        store::NewEvent e;
+        e.event = name;
+        e.distinct_id = id.principal_id.value_or(id.anon_id);
+        e.properties = props;
+        return e;
+    });
+}
+
+unsigned mode_of(const std::filesystem::path& p) {
+    struct stat st {};
+    REQUIRE(::lstat(p.c_str(), &st) == 0);
+    return st.st_mode & 0777;
+}
+
+}  // namespace
+
+TEST_CASE("a new journal is WAL, migrated to the latest schema and private", "[store]") {
+    Fixture f;
+    auto j = f.open();
+    CHECK(j->schema_version() == store::latest_schema_version());
+    CHECK(store::latest_schema_version() == store::migrations().back().version);
+    append(*j);
+    CHECK(mode_of(f.paths.journal()) == 0600);
+    CHECK(mode_of(f.paths.usage_json()) == 0600);
+    CHECK(std::filesystem::exists(f.paths.dir / "usage.db-wal"));
+}
+
+TEST_CASE("appended rows get a UUIDv7 and an RFC 3339 millisecond UTC timestamp fixed at append", "[store]") {
+    Fixture f;
+    auto j = f.open();
+    auto row = append(*j);
+    CHECK(is_uuid(row.uuid));
+    CHECK(row.uuid[14] == '7');
+    CHECK(row.timestamp == rfc3339_ms(f.clock.now_ms()));
+    CHECK(std::regex_match(row.timestamp, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")));
+    auto pending = j->pending(0, 10);
+    REQUIRE(pending.size() == 1);
+    CHECK(pending[0].uuid == row.uuid);
+    CHECK(pending[0].timestamp == row.timestamp);
+    CHECK(pending[0].state == "pending");
+}
+
+TEST_CASE("the first append creates an identity and writes usage.json in the Python CLI's format", "[store]") {
+    Fixture f;
+    auto j = f.open();
+    auto row = append(*j);
+    auto id = j->identity();
+    REQUIRE(id);
+    CHECK(row.anon_id == id->anon_id);
+    CHECK(slurp(f.paths.usage_json()) ==
+          "{\n  \"anon_id\": \"" + id->anon_id + "\",\n  \"linked_principal_id\": null\n}");
+    auto history = j->identity_history();
+    REQUIRE(history.size() == 1);
+    CHECK(history[0].transition == "created");
+}
+
+TEST_CASE("an existing usage.json without a journal is imported as is", "[store]") {
+    Fixture f;
+    std::string existing = "{\"anon_id\": \"11111111-2222-4333-8444-555555555555\", \"linked_principal_id\": \"usr_42\"}";
+    REQUIRE(write_file_atomic(f.paths.usage_json(), existing));
+    auto j = f.open();
+    auto row = append(*j);
+    CHECK(row.anon_id == "11111111-2222-4333-8444-555555555555");
+    CHECK(row.distinct_id == "usr_42");
+    auto history = j->identity_history();
+    REQUIRE(history.size() == 1);
+    CHECK(history[0].transition == "imported");
+    CHECK(history[0].identity.principal_id == std::optional<std::string>("usr_42"));
+}
+
+TEST_CASE("a missing or corrupt usage.json is rebuilt from the journal", "[store]") {
+    Fixture f;
+    auto j = f.open();
+    append(*j);
+    auto id = *j->identity();
+    std::string expected = store::format_identity_json(id);
+    std::string corrupt = GENERATE(std::string("garbage{"), std::string("[1,2,3]"), std::string("{\"anon_id\": \"x\"}"),
+                                   std::string("{\"linked_principal_id\": null}"), std::string("{\"anon_id\": 5, \"linked_principal_id\": null}"),
+                                   std::string(10 * 1024 * 1024, 'x'), std::string());
+    if (corrupt.empty()) std::filesystem::remove(f.paths.usage_json());
+    else REQUIRE(write_file_atomic(f.paths.usage_json(), corrupt));
+    append(*j);
+    CHECK(slurp(f.paths.usage_json()) == expected);
+    CHECK(j->identity()->anon_id == id.anon_id);
+}
+
+TEST_CASE("a usage.json replaced by a symlink is replaced, and the link's target is left unchanged", "[store]") {
+    Fixture f;
+    auto j = f.open();
+    append(*j);
+    auto target = f.tmp.path() / "precious.txt";
+    { std::ofstream(target) << "do not touch"; }
+    std::filesystem::remove(f.paths.usage_json());
+    std::filesystem::create_symlink(target, f.paths.usage_json());
+    append(*j);
+    CHECK(slurp(target) == "do not touch");
+    CHECK_FALSE(std::filesystem::is_symlink(f.paths.usage_json()));
+    CHECK(store::read_identity_file(f.paths.usage_json()).has_value());
+}
+
+TEST_CASE("a valid usage.json changed by another tool is adopted as an imported transition", "[store]") {
+    Fixture f;
+    auto j = f.open();
+    append(*j);
+    store::Identity other{"99999999-2222-4333-8444-555555555555", std::nullopt};
+    REQUIRE(write_file_atomic(f.paths.usage_json(), store::format_identity_json(other)));
+    auto row = append(*j);
+    CHECK(row.anon_id == other.anon_id);
+    CHECK(j->identity_history().back().transition == "imported");
+}
+
+TEST_CASE("a journal from a newer schema is left untouched", "[store]") {
+    Fixture f;
+    {
+        auto j = f.open();
+        append(*j);
+    }
+    {
+        // Simulate a future arcade having migrated the journal.
+        auto j = f.open();
+        (void)j;
+    }
+    std::string cmd = "sqlite3 '" + f.paths.journal().string() + "' 'PRAGMA user_version = 999'";
+    if (std::system(cmd.c_str()) != 0) {
+        WARN("sqlite3 command-line tool missing; bumping user_version by hand");
+        std::fstream db(f.paths.journal(), std::ios::in | std::ios::out | std::ios::binary);
+        db.seekp(60);
+        const char v[4] = {0, 0, 0x03, static_cast<char>(0xe7)};
+        db.write(v, 4);
+    }
+    std::string before = slurp(f.paths.journal());
+    auto out = store::Journal::open(f.paths, f.clock, store::OpenMode::read_write);
+    CHECK(out.status == store::OpenStatus::newer_schema);
+    CHECK_FALSE(out.journal);
+    CHECK(slurp(f.paths.journal()) == before);
+}
+
+TEST_CASE("garbage in usage.db makes the journal unusable without throwing", "[store]") {
+    Fixture f;
+    { std::ofstream(f.paths.journal()) << std::string(8192, 'z'); }
+    auto out = store::Journal::open(f.paths, f.clock, store::OpenMode::read_write);
+    CHECK(out.status == store::OpenStatus::unusable);
+    CHECK_FALSE(out.reason.empty());
+}
+
+TEST_CASE("retention bounds drop and count rows", "[store]") {
+    Fixture f;
+    auto j = f.open();
+    SECTION("the pending cap drops the oldest events first and never an alias") {
+        REQUIRE(j->link("usr_1", [](const store::Identity&) { return std::string("{}"); }));
+        for (int i = 0; i < 12; ++i) append(*j, "CLI execution succeeded", "{\"n\":" + std::to_string(i) + "}");
+        store::Retention r;
+        r.max_pending = 5;
+        j->enforce_retention(r);
+        auto pending = j->pending(0, 100);
+        REQUIRE(pending.size() == 5);
+        CHECK(pending[0].kind == "alias");
+        CHECK(pending.back().properties == "{\"n\":11}");
+        CHECK(j->counts().dropped_cap == 8);
+        CHECK(j->counts().dropped == 8);
+    }
+    SECTION("pending rows older than 30 days are dropped") {
+        append(*j);
+        f.clock.advance_ms(31LL * 24 * 3600 * 1000);
+        append(*j);
+        j->enforce_retention();
+        CHECK(j->counts().pending == 1);
+        CHECK(j->counts().dropped_age == 1);
+    }
+    SECTION("sent rows are pruned after 7 days") {
+        auto row = append(*j);
+        j->mark_sent({row.seq});
+        f.clock.advance_ms(6LL * 24 * 3600 * 1000);
+        j->enforce_retention();
+        CHECK(j->counts().sent == 1);
+        f.clock.advance_ms(2LL * 24 * 3600 * 1000);
+        j->enforce_retention();
+        CHECK(j->counts().sent == 0);
+        CHECK(j->counts().pruned_sent == 1);
+        CHECK(j->counts().dropped == 0);
+    }
+    SECTION("append alone keeps the pending count at the cap") {
+        for (int i = 0; i < 10'003; ++i) {
+            if (i % 2000 == 0) INFO(i);
+            append(*j);
+        }
+        CHECK(j->counts().pending == 10'000);
+        CHECK(j->counts().dropped_cap == 3);
+    }
+}
+
+TEST_CASE("link journals the transition and an alias row in the direction PostHog merges", "[store]") {
+    Fixture f;
+    auto j = f.open();
+    append(*j);
+    auto anon = j->identity()->anon_id;
+    REQUIRE(j->link("usr_7", [](const store::Identity& before) { return "{\"alias\":\"" + before.anon_id + "\"}"; }));
+    CHECK_FALSE(j->link("usr_7", [](const store::Identity&) { return std::string("{}"); }));
+    CHECK_FALSE(j->link("null", [](const store::Identity&) { return std::string("{}"); }));
+    auto rows = j->pending(0, 10);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[1].kind == "alias");
+    CHECK(rows[1].event == "$create_alias");
+    CHECK(rows[1].distinct_id == "usr_7");
+    CHECK(rows[1].properties == "{\"alias\":\"" + anon + "\"}");
+    CHECK(store::read_identity_file(f.paths.usage_json())->principal_id == std::optional<std::string>("usr_7"));
+
+    auto fresh = j->rotate();
+    CHECK(fresh.anon_id != anon);
+    CHECK_FALSE(fresh.principal_id);
+    CHECK(j->identity_history().back().transition == "rotated");
+    CHECK(*store::read_identity_file(f.paths.usage_json()) == fresh);
+}
+
+TEST_CASE("refused distinct ids are recognised", "[store]") {
+    auto id = GENERATE(as<std::string>{}, "", "  ", "null", "None", "0", "anonymous", "ANONYMOUS", "undefined",
+                       "\"null\"", "'guest'", "[object Object]", "NaN", "distinct_id", "email", "true");
+    CHECK(store::is_refused_distinct_id(id));
+    CHECK_FALSE(store::is_refused_distinct_id("usr_123"));
+    CHECK_FALSE(store::is_refused_distinct_id("Null"));  // only the exact spelling is refused
+}
+
+TEST_CASE("mark_sent, mark_dead and attempts move rows out of the queue", "[store]") {
+    Fixture f;
+    auto j = f.open();
+    auto a = append(*j), b = append(*j), c = append(*j);
+    j->add_attempt({a.seq, b.seq});
+    j->mark_sent({a.seq});
+    j->mark_dead(b.seq, "empty event name");
+    auto counts = j->counts();
+    CHECK(counts.pending == 1);
+    CHECK(counts.sent == 1);
+    CHECK(counts.dead == 1);
+    auto all = j->events(10);
+    REQUIRE(all.size() == 3);
+    CHECK(all[1].dead_reason == std::optional<std::string>("empty event name"));
+    CHECK(all[1].attempts == 1);
+    CHECK(j->pending(0, 10)[0].seq == c.seq);
+    CHECK(j->pending(c.seq, 10).empty());
+}
+
+TEST_CASE("purge leaves no trace of purged content in any file of the config dir", "[store]") {
+    Fixture f;
+    const std::string marker = "PURGE-MARKER-" + uuid_v4();
+    auto j = f.open();
+    for (int i = 0; i < 50; ++i) append(*j, "CLI execution failed", "{\"error_message\":\"" + marker + "\"}");
+    auto row = append(*j);
+    j->mark_sent({row.seq});
+    auto contains_marker = [&] {
+        for (auto& entry : std::filesystem::directory_iterator(f.paths.dir))
+            if (slurp(entry.path()).find(marker) != std::string::npos) return true;
+        return false;
+    };
+    REQUIRE(contains_marker());  // the check itself can see the marker
+    bool all = GENERATE(false, true);
+    j->purge(all);
+    CHECK_FALSE(contains_marker());
+    CHECK(j->counts().pending == 0);
+    CHECK(j->counts().sent == 0);
+    CHECK(j->identity().has_value() == !all);
+    CHECK(std::filesystem::exists(f.paths.usage_json()) == !all);
+}
