@@ -1,0 +1,93 @@
+#pragma once
+// An in-memory Transport for drain tests: answers from a script, records
+// every request (with the gzip body inflated) and never touches the network.
+
+#include <zlib.h>
+
+#include <deque>
+#include <functional>
+#include <rapidjson/document.h>
+#include <string>
+#include <vector>
+
+#include "http/transport.h"
+
+namespace arcade::testing {
+
+inline std::string gunzip(const std::string& in) {
+    z_stream zs{};
+    inflateInit2(&zs, 16 + MAX_WBITS);
+    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs.avail_in = static_cast<uInt>(in.size());
+    std::string out;
+    char buf[65536];
+    int rc;
+    do {
+        zs.next_out = reinterpret_cast<Bytef*>(buf);
+        zs.avail_out = sizeof buf;
+        rc = inflate(&zs, Z_NO_FLUSH);
+        out.append(buf, sizeof buf - zs.avail_out);
+    } while (rc == Z_OK);
+    inflateEnd(&zs);
+    return out;
+}
+
+struct SeenRequest {
+    http::Request request;
+    std::string json;                  // inflated body
+    std::vector<std::string> uuids;    // batch[i].uuid
+    std::vector<std::string> events;   // batch[i].event
+    std::vector<std::string> distinct; // batch[i].distinct_id
+};
+
+class FakeTransport : public http::Transport {
+public:
+    // Answers in order; when the script is exhausted, `respond` decides (200 by default).
+    std::deque<http::Response> script;
+    std::function<http::Response(const SeenRequest&)> respond;
+    std::vector<SeenRequest> seen;
+
+    http::Response send(const http::Request& req) override {
+        SeenRequest s;
+        s.request = req;
+        bool gz = false;
+        for (auto& [k, v] : req.headers) gz |= (k == "Content-Encoding" && v == "gzip");
+        s.json = gz ? gunzip(req.body) : req.body;
+        rapidjson::Document d;
+        d.Parse(s.json.c_str());
+        if (!d.HasParseError() && d.IsObject() && d.HasMember("batch")) {
+            for (auto& e : d["batch"].GetArray()) {
+                s.uuids.push_back(e["uuid"].GetString());
+                s.events.push_back(e["event"].GetString());
+                s.distinct.push_back(e["distinct_id"].GetString());
+            }
+        }
+        seen.push_back(s);
+        if (!script.empty()) {
+            auto r = script.front();
+            script.pop_front();
+            return r;
+        }
+        if (respond) return respond(s);
+        http::Response ok;
+        ok.status = 200;
+        ok.body = "{\"status\":1}";
+        return ok;
+    }
+    http::Response stream(const http::Request& req, const http::ChunkSink&) override { return send(req); }
+
+    static http::Response status(int code, std::string retry_after = "") {
+        http::Response r;
+        r.status = code;
+        if (!retry_after.empty()) r.headers.emplace_back("retry-after", retry_after);
+        return r;
+    }
+    static http::Response network_error() {
+        http::Response r;
+        r.failure = http::Failure::connect;
+        r.error = "Couldn't connect to server";
+        return r;
+    }
+};
+
+}  // namespace arcade::testing
