@@ -75,6 +75,7 @@ int run_app(int argc, const char* const* argv, Output& io, const Environ& env, c
                 tracked = entry->tracked;
                 inv.exit_code = entry->run(ctx);
                 inv.error_message = ctx.error();
+                inv.rotate_identity = ctx.rotation_requested();
             }
         } catch (const CLI::CallForVersion& e) {
             path = {"version"};

@@ -49,12 +49,19 @@ public:
     void set_error(std::string message) { error_ = std::move(message); }
     const std::string& error() const { return error_; }
 
+    // Asks the tracking wrapper to journal a `rotated` identity transition
+    // right after this command's own event (logout: the event goes out under
+    // the old identity, the next user starts clean).
+    void rotate_identity_after_event() { rotate_after_event_ = true; }
+    bool rotation_requested() const { return rotate_after_event_; }
+
 private:
     const Environ& env_;
     Output& io_;
     std::optional<ConfigPaths> paths_;
     const std::atomic<bool>& interrupted_;
     std::string error_;
+    bool rotate_after_event_ = false;
 };
 
 using RunFn = std::function<int(Context&)>;

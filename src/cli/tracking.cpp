@@ -123,6 +123,19 @@ void print_debug_event(const Invocation& inv, const Environ& env, const std::opt
 
 }  // namespace
 
+std::unique_ptr<store::Journal> open_tracking_journal(const Environ& env, const std::optional<ConfigPaths>& paths) {
+    TrackingDecision decision = decide_tracking(env);
+    if (!decision.enabled || decision.debug || !paths || !ensure_private_dir(paths->dir)) return nullptr;
+    auto open = store::Journal::open(*paths, system_clock(), store::OpenMode::read_write);
+    if (!open.journal) return nullptr;
+    try {
+        if (open.journal->setting("tracking_disabled")) return nullptr;
+    } catch (const std::exception&) {
+        return nullptr;
+    }
+    return std::move(open.journal);
+}
+
 void record_invocation(const Invocation& inv, const Environ& env, const std::optional<ConfigPaths>& paths,
                        std::ostream& err) {
     TrackingDecision decision = decide_tracking(env);
@@ -159,6 +172,7 @@ void record_invocation(const Invocation& inv, const Environ& env, const std::opt
             ev.properties = properties;
             return ev;
         });
+        if (inv.rotate_identity) journal.rotate();
         if (!journal.setting("notice_shown") && journal.claim_first_run_notice()) err << kPrivacyNotice;
 
         auto now = system_clock().now_ms();

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -20,6 +21,7 @@ namespace arcade::cli {
 struct Invocation {
     std::string command_name;  // dotted path: "usage.status", "worker.list"
     int exit_code = 0;
+    bool rotate_identity = false;  // journal `rotated` after the event (logout)
     std::string error_message;  // raw; scrubbed when the event is built
     double start_monotonic_s = 0;
     double end_monotonic_s = 0;
@@ -35,6 +37,12 @@ struct Attribution {
     bool needs_identity = false;
 };
 Attribution attribute(const store::Identity& id, const std::optional<ConfigPaths>& paths);
+
+// The journal, opened for writing, when tracking is on by every rule
+// (environment, build key, `usage disable`, not debug mode); nullptr
+// otherwise or when it cannot be opened. Commands that journal identity
+// transitions (login) use it. Never throws.
+std::unique_ptr<store::Journal> open_tracking_journal(const Environ& env, const std::optional<ConfigPaths>& paths);
 
 // Records `inv`: appends to the journal (or prints it in debug mode), shows
 // the first-run notice, spawns the shipper. Never throws.
