@@ -1,0 +1,312 @@
+#include <catch2/catch.hpp>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "cli/scrub.h"
+#include "cli_harness.h"
+#include "core/files.h"
+#include "store/identity_file.h"
+
+using namespace arcade::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string prop(const rapidjson::Value& e, const char* key) {
+    auto& p = e["properties"];
+    return p.HasMember(key) && p[key].IsString() ? p[key].GetString() : "";
+}
+
+}  // namespace
+
+TEST_CASE("arcade --version prints the version and is recorded as a usage event", "[cli]") {
+    Arcade a;
+    auto r = a.run({"--version"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "arcade 0.1.0\n");
+    auto s = a.status();
+    auto ev = a.events(s);
+    REQUIRE(ev.size() == 1);
+    const auto& e = *ev[0];
+    CHECK(std::string(e["event"].GetString()) == "CLI execution succeeded");
+    CHECK(prop(e, "command_name") == "version");
+    CHECK(prop(e, "runtime_language") == "cpp");
+    CHECK(prop(e, "os_type") == "Linux");
+    CHECK(prop(e, "$lib") == "arcade-cli");
+    CHECK(e["properties"]["$geoip_disable"].GetBool());
+    CHECK(e["properties"]["duration_ms"].IsInt64());
+    CHECK(e["properties"]["device_end_timestamp"].GetDouble() >= e["properties"]["device_start_timestamp"].GetDouble());
+    CHECK_FALSE(e["properties"].HasMember("error_message"));
+    CHECK(std::string(e["distinct_id"].GetString()) == s["identity"]["anon_id"].GetString());
+    CHECK(fs::status(a.dir()).permissions() == fs::perms::owner_all);
+}
+
+TEST_CASE("a failing command keeps its own exit status and records a scrubbed error", "[cli]") {
+    Arcade a;
+    auto r = a.run({"no-such-command", "--token=arc_supersecret1234567"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK_FALSE(r.err.empty());
+    auto ev = a.events(a.status());
+    REQUIRE(ev.size() == 1);
+    CHECK(std::string((*ev[0])["event"].GetString()) == "CLI execution failed");
+    auto msg = prop(*ev[0], "error_message");
+    CHECK_FALSE(msg.empty());
+    CHECK(msg.find("arc_supersecret1234567") == std::string::npos);
+}
+
+TEST_CASE("opt-outs write nothing at all", "[cli]") {
+    Arcade a;
+    auto [var, value] = GENERATE(table<std::string, std::string>({{"ARCADE_USAGE_TRACKING", "0"},
+                                                                  {"ARCADE_USAGE_TRACKING", " False "},
+                                                                  {"ARCADE_USAGE_TRACKING", "off"},
+                                                                  {"DO_NOT_TRACK", "1"},
+                                                                  {"DO_NOT_TRACK", "true"},
+                                                                  {"ARCADE_USAGE_POSTHOG_KEY", ""}}));
+    a.env[var] = value;
+    auto r = a.run({"--version"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "arcade 0.1.0\n");
+    CHECK(r.err.empty());
+    CHECK_FALSE(fs::exists(a.dir()));
+    auto st = a.run({"usage", "status", "--json"});
+    CHECK(st.exit_code == 0);
+    rapidjson::Document d;
+    d.Parse(st.out.c_str());
+    REQUIRE_FALSE(d.HasParseError());
+    CHECK_FALSE(d["tracking"]["enabled"].GetBool());
+    CHECK_FALSE(std::string(d["tracking"]["reason"].GetString()).empty());
+    CHECK_FALSE(fs::exists(a.dir()));
+}
+
+TEST_CASE("usage disable drops pending events and persists; enable turns tracking back on", "[cli]") {
+    Arcade a;
+    a.run({"--version"});
+    auto off = a.run({"usage", "disable"});
+    CHECK(off.exit_code == 0);
+    a.run({"--version"});
+    auto s = a.status();
+    CHECK_FALSE(s["tracking"]["enabled"].GetBool());
+    CHECK(std::string(s["tracking"]["reason"].GetString()).find("usage disable") != std::string::npos);
+    CHECK(s["queue"]["pending"].GetInt() == 0);
+    CHECK(a.events(s).empty());
+    CHECK(a.run({"usage", "enable"}).exit_code == 0);
+    a.run({"--version"});
+    auto ev = a.events(a.status());
+    REQUIRE(ev.size() == 2);
+    CHECK(prop(*ev[0], "command_name") == "usage.enable");
+    CHECK(prop(*ev[1], "command_name") == "version");
+}
+
+TEST_CASE("debug mode prints the event as it would be sent and records nothing", "[cli]") {
+    Arcade a;
+    a.env["ARCADE_USAGE_DEBUG"] = "1";
+    auto r = a.run({"--version"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "arcade 0.1.0\n");
+    rapidjson::Document d;
+    d.Parse(r.err.c_str());
+    REQUIRE_FALSE(d.HasParseError());
+    CHECK(std::string(d["event"].GetString()) == "CLI execution succeeded");
+    CHECK(d["uuid"].IsString());
+    CHECK(d["timestamp"].IsString());
+    CHECK(std::string(d["properties"]["command_name"].GetString()) == "version");
+    CHECK(d["properties"]["$process_person_profile"].IsFalse());
+    CHECK_FALSE(fs::exists(a.dir() / "usage.db"));
+    CHECK_FALSE(fs::exists(a.dir() / "usage.json"));
+}
+
+TEST_CASE("the first-run privacy notice appears once per config dir", "[cli]") {
+    Arcade a;
+    auto first = a.run({"--version"});
+    CHECK(first.err.find("ARCADE_USAGE_TRACKING=0") != std::string::npos);
+    CHECK(first.err.find("DO_NOT_TRACK=1") != std::string::npos);
+    CHECK(first.err.find("arcade usage disable") != std::string::npos);
+    auto second = a.run({"--version"});
+    CHECK(second.err.empty());
+}
+
+TEST_CASE("usage status --json has the stable shape", "[cli]") {
+    Arcade a;
+    a.run({"--version"});
+    auto s = a.status();
+    CHECK(s["tracking"]["enabled"].IsBool());
+    CHECK(s["tracking"]["reason"].IsString());
+    CHECK(s["identity"]["anon_id"].IsString());
+    CHECK(s["identity"]["linked_principal_id"].IsNull());
+    CHECK(s["identity"]["distinct_id"].IsString());
+    for (auto key : {"pending", "dead", "dropped", "sent"}) CHECK(s["queue"][key].IsInt64());
+    CHECK(s["queue"]["oldest_pending_at"].IsString());
+    CHECK(s["shipper"]["running"].IsBool());
+    for (auto key : {"last_attempt_at", "last_success_at", "last_error", "next_attempt_at"})
+        CHECK((s["shipper"][key].IsString() || s["shipper"][key].IsNull()));
+    CHECK(std::string(s["journal"]["path"].GetString()) == (a.dir() / "usage.db").string());
+    CHECK(s["journal"]["bytes"].GetInt64() > 0);
+    auto text = a.run({"usage", "status"});
+    CHECK(text.exit_code == 0);
+    CHECK(text.out.find("\x1b[") == std::string::npos);  // no colour when not a TTY
+    CHECK(text.out.find("pending") != std::string::npos);
+}
+
+TEST_CASE("usage purge asks, refuses without a terminal, and leaves no trace", "[cli]") {
+    Arcade a;
+    // Letters only: a long mix of letters and digits would be redacted as a token.
+    const std::string marker = "MARKERpurgemeXYZ";
+    for (int i = 0; i < 5; ++i) a.run({"no-such-command", marker});
+    auto refused = a.run({"usage", "purge"});
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.err.find("--yes") != std::string::npos);
+    auto contains = [&] {
+        for (auto& f : fs::directory_iterator(a.dir()))
+            if (slurp(f.path()).find(marker) != std::string::npos) return true;
+        return false;
+    };
+    REQUIRE(contains());
+    auto old_anon = std::string(a.status()["identity"]["anon_id"].GetString());
+    bool all = GENERATE(false, true);
+    auto r = a.run({"usage", "purge", "--yes"} );
+    if (all) r = a.run({"usage", "purge", "--yes", "--all"});
+    CHECK(r.exit_code == 0);
+    CHECK_FALSE(contains());
+    auto s = a.status();
+    CHECK(s["queue"]["pending"].GetInt() <= 1);  // only the status call itself
+    CHECK((std::string(s["identity"]["anon_id"].GetString()) != old_anon) == all);
+}
+
+TEST_CASE("telemetry trouble never changes a command's status or output", "[cli]") {
+    Arcade a;
+    auto expect_ok = [&](const ProcessResult& r) {
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == "arcade 0.1.0\n");
+        CHECK(r.err.find("arcade usage:") == std::string::npos);  // no telemetry complaint
+    };
+    a.run({"--version"});  // make the config dir and show the notice
+
+    SECTION("corrupt usage.json is rebuilt") {
+        std::string content = GENERATE(std::string("garbage"), std::string("[]"), std::string("{\"anon_id\": \"a\"}"),
+                                       std::string(10 * 1024 * 1024, '{'));
+        { std::ofstream(a.dir() / "usage.json") << content; }
+        expect_ok(a.run({"--version"}));
+        CHECK(arcade::store::read_identity_file(a.dir() / "usage.json").has_value());
+    }
+    SECTION("garbage usage.db is left alone and tracking reports why it is off") {
+        for (auto suffix : {"-wal", "-shm"}) fs::remove(a.dir() / (std::string("usage.db") + suffix));
+        std::string garbage(100000, 'g');
+        { std::ofstream(a.dir() / "usage.db") << garbage; }
+        expect_ok(a.run({"--version"}));
+        CHECK(slurp(a.dir() / "usage.db") == garbage);
+        auto st = a.run({"usage", "status", "--json"});
+        CHECK(st.exit_code == 0);
+        rapidjson::Document d;
+        d.Parse(st.out.c_str());
+        REQUIRE_FALSE(d.HasParseError());
+        CHECK_FALSE(d["tracking"]["enabled"].GetBool());
+        auto purge = a.run({"usage", "purge", "--yes"});
+        CHECK(purge.exit_code == 0);
+        expect_ok(a.run({"--version"}));
+        CHECK(a.status()["tracking"]["enabled"].GetBool());
+    }
+    SECTION("usage.json as a symlink: its target is never written") {
+        auto target = a.tmp.path() / "target.txt";
+        { std::ofstream(target) << "keep me"; }
+        fs::remove(a.dir() / "usage.json");
+        fs::create_symlink(target, a.dir() / "usage.json");
+        expect_ok(a.run({"--version"}));
+        CHECK(slurp(target) == "keep me");
+    }
+    SECTION("usage.db as a symlink is not opened through") {
+        auto target = a.tmp.path() / "elsewhere.db";
+        { std::ofstream(target) << "not yours"; }
+        for (auto f : {"usage.db", "usage.db-wal", "usage.db-shm"}) fs::remove(a.dir() / f);
+        fs::create_symlink(target, a.dir() / "usage.db");
+        expect_ok(a.run({"--version"}));
+        CHECK(slurp(target) == "not yours");
+    }
+    SECTION("the config dir path is a file") {
+        fs::remove_all(a.dir());
+        { std::ofstream(a.dir()) << "i am a file"; }
+        expect_ok(a.run({"--version"}));
+        CHECK(slurp(a.dir()) == "i am a file");
+        auto st = a.run({"usage", "status", "--json"});
+        CHECK(st.exit_code == 0);
+    }
+    SECTION("a read-only config dir") {
+        if (::geteuid() == 0) {
+            // root ignores permission bits: make it truly read-only with a ro mount.
+            if (::mount("tmpfs", a.dir().c_str(), "tmpfs", MS_RDONLY, "size=1m") != 0) {
+                WARN("cannot mount a read-only tmpfs here; skipped");
+                return;
+            }
+        } else {
+            fs::permissions(a.dir(), fs::perms::owner_read | fs::perms::owner_exec);
+        }
+        expect_ok(a.run({"--version"}));
+        auto st = a.run({"usage", "status"});
+        CHECK(st.exit_code == 0);
+        if (::geteuid() == 0) ::umount(a.dir().c_str());
+    }
+    SECTION("HOME unset") {
+        a.env.erase("HOME");
+        expect_ok(a.run({"--version"}));
+    }
+    SECTION("1 MB of arguments and invalid UTF-8") {
+        // Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN), so 1 MB
+        // arrives as eight maximal arguments.
+        std::vector<std::string> args = {"no-such-command"};
+        bool huge = GENERATE(true, false);
+        if (huge) args.insert(args.end(), 8, std::string(128 * 1024 - 1, 'x'));
+        else args.push_back("\xff\xfe\xc3(");
+        auto r = a.run(args);
+        CHECK(r.exit_code == 2);
+        CHECK_FALSE(r.err.empty());
+        auto ev = a.events(a.status());
+        REQUIRE_FALSE(ev.empty());
+        auto msg = prop(*ev.back(), "error_message");
+        CHECK_FALSE(msg.empty());
+        CHECK(msg.size() <= 4 * arcade::cli::kMaxErrorMessageChars);
+        CHECK(arcade::cli::valid_utf8(msg) == msg);
+    }
+}
+
+TEST_CASE("16 processes appending at once lose nothing and never leave usage.json unparsable", "[cli]") {
+    Arcade a;
+    a.run({"--version"});
+    constexpr int kProcs = 16, kRuns = 10;
+    std::atomic<bool> done{false};
+    std::atomic<int> reads{0}, bad_reads{0};
+    std::thread reader([&] {
+        while (!done) {
+            auto r = arcade::read_file_nofollow(a.dir() / "usage.json", 1 << 16);
+            if (r.status == arcade::ReadStatus::ok) {
+                ++reads;
+                if (!arcade::store::parse_identity_json(r.data)) ++bad_reads;
+            }
+        }
+    });
+    std::vector<int> pids;
+    for (int p = 0; p < kProcs; ++p) {
+        ProcessSpec spec;
+        spec.argv = {"/bin/sh", "-c", "for i in $(seq " + std::to_string(kRuns) + "); do \"$0\" --version || exit 9; done",
+                     Arcade::binary()};
+        spec.env = a.env;
+        pids.push_back(start_process(spec));
+    }
+    for (int pid : pids) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+    }
+    done = true;
+    reader.join();
+    auto s = a.status();
+    CHECK(a.events(s).size() == 1 + kProcs * kRuns);
+    CHECK(reads > 0);
+    CHECK(bad_reads == 0);
+}

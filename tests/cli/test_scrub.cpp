@@ -1,0 +1,91 @@
+#include <catch2/catch.hpp>
+
+#include "cli/scrub.h"
+#include "shipper/tracking_config.h"
+
+using arcade::cli::scrub_error_message;
+using arcade::cli::valid_utf8;
+
+TEST_CASE("the home directory becomes ~", "[cli]") {
+    CHECK(scrub_error_message("cannot open /home/ada/.arcade/credentials.yaml", "/home/ada") ==
+          "cannot open ~/.arcade/credentials.yaml");
+    CHECK(scrub_error_message("cannot open /home/adam/x", "/home/ada") == "cannot open /home/adam/x");
+    CHECK(scrub_error_message("/", "/") == "/");
+}
+
+TEST_CASE("secrets and addresses are redacted", "[cli]") {
+    auto [input, secret] = GENERATE(table<std::string, std::string>({
+        {"contact ada.lovelace+x@example.co.uk now", "ada.lovelace+x@example.co.uk"},
+        {"Authorization: Bearer eyJhbGciOi.JIUzI1NiJ9.abc", "eyJhbGciOi"},
+        {"request failed: bearer abc123def", "abc123def"},
+        {"bad api_key=arc_1234567890abcdef", "arc_1234567890abcdef"},
+        {"token: hunter2hunter2", "hunter2hunter2"},
+        {"password=\"correct horse\"", "correct"},
+        {"key arc_o1SECRETo2SECRETo3", "arc_o1SECRETo2SECRETo3"},
+        {"saw sk-live-abcdefghijkl in config", "sk-live-abcdefghijkl"},
+        {"opaque 9f8e7d6c5b4a39281706f5e4d3c2b1a0 token", "9f8e7d6c5b4a39281706f5e4d3c2b1a0"},
+    }));
+    auto out = scrub_error_message(input, "/home/ada");
+    CHECK(out.find(secret) == std::string::npos);
+    CHECK(out.find("[REDACTED]") != std::string::npos);
+}
+
+TEST_CASE("ordinary messages are left readable", "[cli]") {
+    CHECK(scrub_error_message("Could not connect to http://localhost:9099/v1/workers", "/root") ==
+          "Could not connect to http://localhost:9099/v1/workers");
+    CHECK(scrub_error_message("Worker my-worker not found (404)", "/root") == "Worker my-worker not found (404)");
+}
+
+TEST_CASE("the result is valid UTF-8 of at most 300 characters whatever the input", "[cli]") {
+    std::string huge(1 << 20, 'a');
+    CHECK(scrub_error_message(huge, "").size() == 300);
+    std::string accents;
+    for (int i = 0; i < 400; ++i) accents += "\xc3\xa9";  // é
+    auto cut = scrub_error_message(accents, "");
+    CHECK(cut.size() == 600);
+    CHECK(valid_utf8(cut) == cut);
+    std::string broken = "bad \xff\xfe bytes \xc3";
+    auto fixed = scrub_error_message(broken, "");
+    CHECK(valid_utf8(fixed) == fixed);
+    CHECK(fixed.find("bad ") == 0);
+    CHECK(valid_utf8("\xed\xa0\x80") == "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // a UTF-16 surrogate
+}
+
+TEST_CASE("ARCADE_USAGE_TRACKING values that turn tracking off", "[cli]") {
+    auto off = GENERATE(as<std::string>{}, "false", "FALSE", " 0 ", "no", "No", "off", "OFF\n", "\tfalse ");
+    CHECK(arcade::shipper::is_false_value(off));
+    auto on = GENERATE(as<std::string>{}, "true", "1", "yes", "", "nope", "o f f");
+    CHECK_FALSE(arcade::shipper::is_false_value(on));
+}
+
+TEST_CASE("the tracking decision follows the environment and the build key", "[cli]") {
+    using arcade::Environ;
+    Environ env;
+    env.set("ARCADE_USAGE_POSTHOG_KEY", "phc_x");
+    CHECK(arcade::shipper::decide_tracking(env).enabled);
+    SECTION("DO_NOT_TRACK: any non-empty value but 0") {
+        env.set("DO_NOT_TRACK", "1");
+        CHECK_FALSE(arcade::shipper::decide_tracking(env).enabled);
+        env.set("DO_NOT_TRACK", "0");
+        CHECK(arcade::shipper::decide_tracking(env).enabled);
+        env.set("DO_NOT_TRACK", "");
+        CHECK(arcade::shipper::decide_tracking(env).enabled);
+    }
+    SECTION("ARCADE_USAGE_TRACKING=off") {
+        env.set("ARCADE_USAGE_TRACKING", " Off ");
+        auto d = arcade::shipper::decide_tracking(env);
+        CHECK_FALSE(d.enabled);
+        CHECK(d.reason.find("ARCADE_USAGE_TRACKING") != std::string::npos);
+    }
+    SECTION("no key anywhere") {
+        env.unset("ARCADE_USAGE_POSTHOG_KEY");
+        auto d = arcade::shipper::decide_tracking(env);
+        CHECK_FALSE(d.enabled);
+        CHECK(d.reason.find("key") != std::string::npos);
+    }
+    SECTION("defaults") {
+        auto d = arcade::shipper::decide_tracking(env);
+        CHECK(d.posthog_host == "https://us.i.posthog.com");
+        CHECK(d.cloud_url == "https://cloud.arcade.dev");
+    }
+}
