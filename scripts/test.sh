@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Sets everything up and runs the whole test suite twice: the normal build
+# (warnings as errors) and the ASan+UBSan build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-debian.sh --tests
+
+jobs=$(nproc)
+for preset in dev asan; do
+  echo "== $preset build"
+  cmake --preset "$preset" -DARCADE_WERROR=ON >/dev/null
+  cmake --build --preset "$preset" -j "$jobs"
+  echo "== $preset tests"
+  ctest --preset "$preset" -j "$jobs" --timeout 300
+done
