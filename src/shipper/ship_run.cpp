@@ -3,6 +3,10 @@
 #include <signal.h>
 #include <sys/time.h>
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include "core/build_info.h"
 #include "core/clock.h"
 #include "core/files.h"
@@ -61,6 +65,20 @@ ShipOutcome ship(const Environ& env, const ShipOptions& options) {
         cfg.on_progress = options.on_progress;
         out.status = ShipOutcome::Status::ran;
         out.report = drain(journal, *transport, clock, cfg);
+        double linger_until = clock.monotonic_s() + options.linger_ms / 1000.0;
+        while (!out.report.failed && !out.report.out_of_time && options.linger_ms > 0 &&
+               clock.monotonic_s() < std::min(linger_until, cfg.deadline_monotonic_s - 1.0)) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            if (journal.last_seq() <= out.report.final_scan_top) continue;
+            DrainReport more = drain(journal, *transport, clock, cfg);
+            more.delivered += out.report.delivered;
+            more.dead += out.report.dead;
+            more.requests += out.report.requests;
+            more.retries += out.report.retries;
+            out.report = more;
+            linger_until = clock.monotonic_s() + options.linger_ms / 1000.0;
+        }
+        journal.checkpoint();
         lock.release();
         // A CLI that appended while we held the lock did not start a shipper:
         // whatever arrived after our last scan, or what we had no time for,
@@ -88,6 +106,7 @@ int shipper_main(const Environ& env) {
     double start = system_clock().monotonic_s();
     ShipOptions options;
     options.budget_s = 8.5;
+    options.linger_ms = 300;
     for (int round = 0; round < 8; ++round) {
         ShipOutcome out = ship(env, options);
         if (out.status != ShipOutcome::Status::ran || !out.successor_needed) return 0;

@@ -17,6 +17,10 @@ struct ShipOptions {
     double budget_s = 9.0;          // stop starting requests after this long
     bool ignore_backoff = false;
     int lock_wait_ms = 0;           // how long to wait for another shipper to finish
+    // After draining, keep the lock this long and take rows that arrive
+    // meanwhile: during a burst of commands, one shipper serves them all
+    // instead of every command starting its own.
+    int linger_ms = 0;
     std::function<void(const DrainProgress&)> on_progress;
 };
 

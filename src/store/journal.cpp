@@ -1,6 +1,7 @@
 #include "store/journal.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -222,6 +223,14 @@ OpenOutcome Journal::open(const ConfigPaths& paths, const Clock& clock, OpenMode
             // NORMAL in WAL mode: a commit survives a crash of the process; only
             // a power loss can take the last commits (see docs/JOURNAL.md).
             db.exec("PRAGMA synchronous = NORMAL");
+            // Each CLI process is usually the journal's last connection. By
+            // default it would checkpoint and delete the WAL on close and the
+            // next process recreate it: four fsyncs per command. Keep the WAL
+            // and leave checkpoints to the shipper (checkpoint()) and to
+            // SQLite's automatic checkpoint at 1000 pages.
+            sqlite3_db_config(db.getHandle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+            int persist = 1;
+            sqlite3_file_control(db.getHandle(), "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
             db.exec("PRAGMA secure_delete = ON");
             if (version < latest_schema_version()) impl->migrate();
         } else if (version < latest_schema_version()) {
@@ -516,6 +525,10 @@ void Journal::purge(bool all) {
         checkpoint();
         return 0;
     });
+}
+
+void Journal::checkpoint() {
+    impl_->read([&] { return impl_->db.tryExec("PRAGMA wal_checkpoint(PASSIVE)"); });
 }
 
 std::int64_t Journal::schema_version() {

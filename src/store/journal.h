@@ -145,6 +145,10 @@ public:
     // bytes from the database file, WAL and free pages.
     void purge(bool all);
 
+    // Copies committed WAL content into the database file without waiting
+    // for readers (the shipper calls it; CLI processes never checkpoint on close).
+    void checkpoint();
+
     std::int64_t schema_version();
 
 private:

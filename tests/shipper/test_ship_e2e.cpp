@@ -1,0 +1,229 @@
+#include <catch2/catch.hpp>
+#include <rapidjson/document.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include "../cli/cli_harness.h"
+#include "core/clock.h"
+#include "core/files.h"
+#include "store/journal.h"
+#include "store/ship_lock.h"
+#include "support/posthog_sink.h"
+
+using namespace arcade::testing;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string field(const std::string& event_json, const char* key) {
+    rapidjson::Document d;
+    d.Parse(event_json.c_str());
+    return d.HasParseError() || !d.HasMember(key) ? "" : d[key].GetString();
+}
+
+std::string command_of(const std::string& event_json) {
+    rapidjson::Document d;
+    d.Parse(event_json.c_str());
+    if (d.HasParseError() || !d["properties"].HasMember("command_name")) return "";
+    return d["properties"]["command_name"].GetString();
+}
+
+std::string shipper_binary() {
+    return (fs::path(Arcade::binary()).parent_path() / "arcade-ship").string();
+}
+
+// Waits until no shipper holds the lock; returns how long that took.
+std::chrono::milliseconds wait_shipper_idle(const Arcade& a, std::chrono::milliseconds limit = 12000ms) {
+    auto start = std::chrono::steady_clock::now();
+    while (arcade::store::ShipLock::is_held_elsewhere(a.dir() / "ship.lock")) {
+        if (std::chrono::steady_clock::now() - start > limit) break;
+        std::this_thread::sleep_for(20ms);
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+}
+
+// Appends `n` events straight into the journal (faster than n CLI runs).
+void queue_events(const Arcade& a, int n) {
+    arcade::ensure_private_dir(a.dir());
+    auto open = arcade::store::Journal::open(arcade::ConfigPaths{a.dir()}, arcade::system_clock(),
+                                             arcade::store::OpenMode::read_write);
+    REQUIRE(open.journal);
+    for (int i = 0; i < n; ++i)
+        open.journal->append([&](const arcade::store::Identity& id) {
+            arcade::store::NewEvent e;
+            e.event = "CLI execution succeeded";
+            e.distinct_id = id.anon_id;
+            e.properties = "{\"command_name\":\"queued\",\"n\":" + std::to_string(i) + "}";
+            return e;
+        });
+}
+
+}  // namespace
+
+TEST_CASE("a command's event reaches PostHog through the detached shipper within 10 s", "[shipper]") {
+    PostHogSink sink("phc_test");
+    sink.start();
+    Arcade a(sink.url());
+    auto r = a.run({"--version"});
+    CHECK(r.exit_code == 0);
+    REQUIRE(sink.wait_for_accepted(1, 10s));
+    auto reqs = sink.requests();
+    REQUIRE_FALSE(reqs.empty());
+    CHECK(reqs[0].gzip_header);
+    CHECK(reqs[0].gzip_body);
+    CHECK(reqs[0].headers["user-agent"] == "arcade-cli/0.1.0");
+    CHECK(reqs[0].api_key == "phc_test");
+    CHECK_FALSE(reqs[0].sent_at.empty());
+    CHECK(command_of(sink.accepted_events()[0]) == "version");
+    wait_shipper_idle(a);
+    auto s = a.status();
+    CHECK(s["queue"]["sent"].GetInt() >= 1);
+    CHECK(s["shipper"]["last_success_at"].IsString());
+}
+
+TEST_CASE("offline events wait, cost no spawn during backoff, and are delivered once when back online", "[shipper]") {
+    PostHogSink sink;
+    sink.start();
+    Arcade a;  // PostHog host: a closed loopback port
+    for (int i = 0; i < 3; ++i) CHECK(a.run({"--version"}).exit_code == 0);
+    wait_shipper_idle(a);
+    auto s = a.status();
+    CHECK(s["queue"]["pending"].GetInt() >= 3);
+    REQUIRE(s["shipper"]["last_error"].IsString());
+    REQUIRE(s["shipper"]["next_attempt_at"].IsString());
+    std::string first_attempt = s["shipper"]["last_attempt_at"].GetString();
+    for (int i = 0; i < 3; ++i) a.run({"--version"});
+    wait_shipper_idle(a);
+    // Inside the backoff window no shipper ran: the last attempt is unchanged.
+    CHECK(std::string(a.status()["shipper"]["last_attempt_at"].GetString()) == first_attempt);
+
+    a.env["ARCADE_USAGE_POSTHOG_HOST"] = sink.url();
+    auto flush = a.run({"usage", "flush"});
+    CHECK(flush.exit_code == 0);
+    CHECK(flush.out.find("Delivered") != std::string::npos);
+    auto events = sink.accepted_events();
+    std::set<std::string> uuids;
+    int versions = 0;
+    for (auto& e : events) {
+        CHECK(uuids.insert(field(e, "uuid")).second);  // each uuid once
+        versions += command_of(e) == "version";
+    }
+    CHECK(versions == 6);
+    auto after = a.status();
+    CHECK(after["shipper"]["last_error"].IsNull());
+    CHECK(after["shipper"]["next_attempt_at"].IsNull());
+}
+
+TEST_CASE("the shipper retries transient failures with identical events", "[shipper]") {
+    PostHogSink sink;
+    sink.script(parse_script("500,503,200"));
+    sink.start();
+    Arcade a(sink.url());
+    a.run({"--version"});
+    REQUIRE(sink.wait_for_accepted(1, 10s));
+    auto reqs = sink.requests();
+    REQUIRE(reqs.size() >= 3);
+    CHECK(reqs[0].events == reqs[1].events);
+    CHECK(reqs[1].events == reqs[2].events);
+    CHECK(reqs[0].status_returned == 500);
+    CHECK(reqs[2].status_returned == 200);
+    CHECK(reqs[1].received_ms - reqs[0].received_ms >= 100);
+}
+
+TEST_CASE("401 keeps events pending and usage status says why", "[shipper]") {
+    PostHogSink sink("the-right-key");
+    sink.start();
+    Arcade a(sink.url());
+    a.run({"--version"});
+    wait_shipper_idle(a);
+    std::this_thread::sleep_for(100ms);
+    wait_shipper_idle(a);
+    auto s = a.status();
+    CHECK(s["queue"]["pending"].GetInt() >= 1);
+    REQUIRE(s["shipper"]["last_error"].IsString());
+    CHECK(std::string(s["shipper"]["last_error"].GetString()).find("401") != std::string::npos);
+    CHECK(sink.accepted_count() == 0);
+    auto flush = a.run({"usage", "flush"});
+    CHECK(flush.exit_code == 1);  // rows remain undelivered
+}
+
+TEST_CASE("a shipper facing a server that never answers exits within 10 s", "[shipper]") {
+    PostHogSink sink;
+    std::string fault = GENERATE(std::string("hang"), std::string("slow"), std::string("reset"));
+    sink.script(parse_script(fault + "," + fault + "," + fault + "," + fault + "," + fault));
+    sink.start();
+    Arcade a(sink.url());
+    a.run({"--version"});
+    std::this_thread::sleep_for(200ms);
+    auto lived = wait_shipper_idle(a, 15000ms);
+    CHECK(lived < 10000ms);
+    CHECK(a.run({"--version"}).exit_code == 0);
+}
+
+TEST_CASE("kill -9 of the shipper mid-batch loses nothing; only the in-flight batch may repeat", "[shipper]") {
+    PostHogSink sink;
+    sink.script({Step{Step::respond, 200, "", "", 3000ms}});  // the first batch is answered slowly
+    sink.start();
+    Arcade a(sink.url());
+    a.env["ARCADE_USAGE_TRACKING"] = "1";
+    queue_events(a, 2500);
+    ProcessSpec ship;
+    ship.argv = {shipper_binary()};
+    ship.env = a.env;
+    int pid = start_process(ship);
+    // Wait for the first batch to be in flight, then kill the shipper.
+    auto start = std::chrono::steady_clock::now();
+    while (sink.requests().empty() && std::chrono::steady_clock::now() - start < 5s) std::this_thread::sleep_for(10ms);
+    REQUIRE_FALSE(sink.requests().empty());
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status));
+    std::this_thread::sleep_for(3200ms);  // let the sink finish the orphaned answer
+    auto flush = a.run({"usage", "flush"});
+    CHECK(flush.exit_code == 0);
+    std::multiset<std::string> seen;
+    std::set<std::string> distinct;
+    for (auto& e : sink.accepted_events()) {
+        if (command_of(e) != "queued") continue;
+        auto u = field(e, "uuid");
+        seen.insert(u);
+        distinct.insert(u);
+    }
+    CHECK(distinct.size() == 2500);
+    CHECK(seen.size() - distinct.size() <= 1000);  // at most the in-flight batch again
+}
+
+TEST_CASE("16 concurrent CLIs x 50 runs: every event delivered, never two shippers at once", "[shipper]") {
+    PostHogSink sink;
+    sink.start();
+    Arcade a(sink.url());
+    a.run({"--version"});  // first run: identity and notice
+    REQUIRE(sink.wait_for_accepted(1, 10s));
+    constexpr int kProcs = 16, kRuns = 50;
+    std::vector<int> pids;
+    for (int p = 0; p < kProcs; ++p) {
+        ProcessSpec spec;
+        spec.argv = {"/bin/sh", "-c",
+                     "for i in $(seq " + std::to_string(kRuns) + "); do \"$0\" --version >/dev/null || exit 9; done",
+                     Arcade::binary()};
+        spec.env = a.env;
+        pids.push_back(start_process(spec));
+    }
+    for (int pid : pids) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        CHECK(WEXITSTATUS(status) == 0);
+    }
+    const std::size_t expected = 1 + kProcs * kRuns;
+    CHECK(sink.wait_for_accepted(expected, 30s));
+    std::set<std::string> uuids;
+    for (auto& e : sink.accepted_events()) uuids.insert(field(e, "uuid"));
+    CHECK(uuids.size() == expected);
+    CHECK(sink.max_concurrent_requests() == 1);
+}
