@@ -1,0 +1,433 @@
+#include "cli/worker_commands.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/credentials.h"
+#include "worker_api/base_url.h"
+#include "worker_api/cloud_client.h"
+#include "worker_api/engine_client.h"
+#include "worker_api/worker_merge.h"
+
+namespace arcade::cli {
+
+namespace {
+
+using worker_api::ApiError;
+using worker_api::ErrorKind;
+
+constexpr const char* kDefaultEngineUrl = "https://api.arcade.dev";
+constexpr const char* kDefaultCloudUrl = "https://cloud.arcade.dev";
+constexpr int kInterruptedExit = 130;
+
+// ---------------------------------------------------------------------------
+// Options
+
+struct EndpointFlags {
+    std::string host;
+    int port = 0;
+    bool tls = false;
+    bool no_tls = false;
+    CLI::Option* host_option = nullptr;
+    CLI::Option* port_option = nullptr;
+};
+
+struct ListOptions {
+    bool json = false;
+    EndpointFlags cloud;
+};
+
+struct ToggleOptions {
+    std::string worker_id;
+};
+
+struct RmOptions {
+    std::string worker_id;
+    bool deregister = false;
+    EndpointFlags cloud;
+};
+
+struct LogsOptions {
+    std::string worker_id;
+    EndpointFlags cloud;
+};
+
+// Everything the parsed command line leaves behind for the run functions.
+struct WorkerState {
+    WorkerCommandDeps deps;
+    EndpointFlags engine;
+    ListOptions list;
+    ToggleOptions enable;
+    ToggleOptions disable;
+    RmOptions rm;
+    LogsOptions logs;
+};
+
+// The Python CLI's hidden per-command flags for reaching the Cloud.
+void add_cloud_flags(CLI::App* cmd, EndpointFlags& flags) {
+    flags.host_option = cmd->add_option("--cloud-host", flags.host, "Arcade Cloud host")->group("");
+    flags.port_option = cmd->add_option("--cloud-port", flags.port, "Arcade Cloud port")
+                            ->check(CLI::Range(1, 65535))
+                            ->group("");
+    cmd->add_flag("--tls", flags.tls, "Force TLS for the Arcade Cloud connection")->group("");
+    cmd->add_flag("--no-tls", flags.no_tls, "Disable TLS for the Arcade Cloud connection")->group("");
+}
+
+// ---------------------------------------------------------------------------
+// Shared steps of every command
+
+int interrupted(Context& ctx) {
+    ctx.set_error("Interrupted");
+    return kInterruptedExit;
+}
+
+// One line on stderr, exit 1; cancellation (Ctrl-C) is not an error line.
+int report(Context& ctx, std::string_view what, const ApiError& error) {
+    if (error.kind == ErrorKind::cancelled) return interrupted(ctx);
+    return ctx.fail(fmt::format("{}: {}", what, error.describe()));
+}
+
+std::optional<Credentials> require_login(Context& ctx) {
+    if (ctx.paths()) {
+        if (auto creds = load_credentials(ctx.paths()->credentials())) return creds;
+    }
+    ctx.fail(kNotLoggedIn);
+    return std::nullopt;
+}
+
+std::optional<std::string> resolve_url(Context& ctx, const EndpointFlags& flags, std::string_view env_var,
+                                       std::string_view fallback, std::string_view service) {
+    worker_api::HostOptions opts;
+    opts.host = flags.host_option && flags.host_option->count() > 0 ? flags.host
+                                                                     : ctx.env().get_or(env_var, fallback);
+    if (flags.port_option && flags.port_option->count() > 0) opts.port = flags.port;
+    opts.force_tls = flags.tls;
+    opts.force_no_tls = flags.no_tls;
+    auto url = worker_api::resolve_base_url(opts);
+    if (!url) ctx.fail(fmt::format("Invalid {} host: '{}'", service, opts.host));
+    return url;
+}
+
+std::optional<std::string> engine_url(Context& ctx, const WorkerState& state) {
+    return resolve_url(ctx, state.engine, "ARCADE_ENGINE_URL", kDefaultEngineUrl, "Arcade Engine");
+}
+
+std::optional<std::string> cloud_url(Context& ctx, const EndpointFlags& flags) {
+    return resolve_url(ctx, flags, "ARCADE_CLOUD_URL", kDefaultCloudUrl, "Arcade Cloud");
+}
+
+worker_api::ClientConfig client_config(Context& ctx, const WorkerState& state, std::string base_url,
+                                       const Credentials& creds) {
+    worker_api::ClientConfig config;
+    config.base_url = std::move(base_url);
+    config.api_key = creds.api_key;
+    config.timeouts = state.deps.timeouts;
+    config.page_size = state.deps.page_size;
+    config.cancel = &ctx.interrupted();
+    return config;
+}
+
+std::unique_ptr<http::Transport> make_transport(const WorkerState& state) {
+    if (state.deps.make_transport) return state.deps.make_transport();
+    return http::make_curl_transport(worker_api::user_agent());
+}
+
+// Terminal-safe text: server strings must not smuggle escape sequences.
+std::string printable(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (unsigned char c : text) out.push_back(c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c));
+    return out;
+}
+
+// ---------------------------------------------------------------------------
+// `worker list` output
+
+struct Cell {
+    std::string text;    // what is measured and printed without colour
+    std::string styled;  // the coloured rendering; empty means `text`
+};
+
+std::size_t display_width(std::string_view text) {
+    std::size_t width = 0;
+    for (unsigned char c : text)
+        if ((c & 0xC0) != 0x80) ++width;
+    return width;
+}
+
+std::string paint(std::string_view text, std::string_view sgr) { return fmt::format("\x1b[{}m{}\x1b[0m", sgr, text); }
+
+std::string yes_no(bool value) { return value ? "True" : "False"; }
+
+Cell host_cell(const worker_api::WorkerSummary& row, bool color) {
+    if (row.endpoint_mismatch) {
+        std::string engine = printable(row.engine_uri);
+        std::string cloud = printable(row.cloud_endpoint);
+        Cell cell{fmt::format("mismatch: engine {}, cloud {}", engine, cloud), {}};
+        if (color)
+            cell.styled = fmt::format("{} engine {}, cloud {}", paint("mismatch:", "1;31"), paint(engine, "33"),
+                                      paint(cloud, "32"));
+        return cell;
+    }
+    return Cell{printable(row.engine_registered ? row.engine_uri : row.cloud_endpoint), {}};
+}
+
+std::string toolkits_text(const worker_api::WorkerSummary& row) {
+    if (!row.toolkits) return "(could not fetch)";
+    std::string joined;
+    for (const auto& name : *row.toolkits) {
+        if (!joined.empty()) joined += ", ";
+        joined += printable(name);
+    }
+    return joined;
+}
+
+void print_table(std::ostream& out, const std::vector<worker_api::WorkerSummary>& rows, bool color) {
+    const std::vector<std::string> headers = {"ID",      "Cloud Deployed", "Engine Registered",
+                                              "Enabled", "Host",           "Toolkits"};
+    std::vector<std::vector<Cell>> table;
+    for (const auto& row : rows) {
+        table.push_back({
+            Cell{printable(row.id), {}},
+            Cell{row.cloud_deployed ? yes_no(*row.cloud_deployed) : "unknown", {}},
+            Cell{yes_no(row.engine_registered), {}},
+            Cell{row.enabled ? yes_no(*row.enabled) : "-", {}},
+            host_cell(row, color),
+            Cell{toolkits_text(row), {}},
+        });
+    }
+
+    std::vector<std::size_t> widths;
+    for (const auto& h : headers) widths.push_back(display_width(h));
+    for (const auto& cells : table)
+        for (std::size_t i = 0; i < cells.size(); ++i) widths[i] = std::max(widths[i], display_width(cells[i].text));
+
+    auto print_row = [&](const std::vector<Cell>& cells) {
+        std::string line;
+        for (std::size_t i = 0; i < cells.size(); ++i) {
+            line += cells[i].styled.empty() ? cells[i].text : cells[i].styled;
+            if (i + 1 < cells.size()) line += std::string(widths[i] - display_width(cells[i].text) + 2, ' ');
+        }
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        out << line << '\n';
+    };
+
+    std::vector<Cell> header_cells;
+    std::vector<Cell> rule_cells;
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+        header_cells.push_back(Cell{headers[i], color ? paint(headers[i], "1") : std::string{}});
+        rule_cells.push_back(Cell{std::string(widths[i], '-'), {}});
+    }
+    print_row(header_cells);
+    print_row(rule_cells);
+    for (const auto& cells : table) print_row(cells);
+}
+
+// ---------------------------------------------------------------------------
+// Run functions
+
+int run_list(Context& ctx, const WorkerState& state) {
+    auto creds = require_login(ctx);
+    if (!creds) return 1;
+    auto engine_base = engine_url(ctx, state);
+    if (!engine_base) return 1;
+    auto cloud_base = cloud_url(ctx, state.list.cloud);
+    if (!cloud_base) return 1;
+
+    auto transport = make_transport(state);
+    worker_api::EngineClient engine(*transport, client_config(ctx, state, *engine_base, *creds));
+    worker_api::CloudClient cloud(*transport, client_config(ctx, state, *cloud_base, *creds));
+
+    auto registered = engine.list_workers();
+    if (!registered) return report(ctx, "Could not list workers", registered.error());
+
+    // The Engine's view is still worth showing when the Cloud cannot be asked
+    // (a local Engine, a Cloud outage); the table then says "unknown".
+    std::optional<std::vector<worker_api::CloudWorker>> deployed;
+    if (auto listed = cloud.list_workers()) {
+        deployed = std::move(listed.value());
+    } else {
+        if (listed.error().kind == ErrorKind::cancelled) return interrupted(ctx);
+        ctx.err() << "Warning: could not list Cloud deployments: " << listed.error().describe() << '\n';
+    }
+
+    auto rows = worker_api::merge_workers(registered.value(), deployed);
+    for (auto& row : rows) {
+        if (!row.engine_registered) continue;
+        auto toolkits = engine.list_toolkits(row.id);
+        if (toolkits) {
+            row.toolkits = std::move(toolkits.value());
+            continue;
+        }
+        const ApiError& error = toolkits.error();
+        if (error.is_status(404)) continue;  // no tools registered: an empty list
+        if (error.kind != ErrorKind::status && error.kind != ErrorKind::bad_response)
+            return report(ctx, fmt::format("Could not list the tools of worker '{}'", printable(row.id)), error);
+        ctx.err() << fmt::format("Warning: could not list the tools of worker '{}': {}\n", printable(row.id),
+                                 error.describe());
+        row.toolkits = std::nullopt;
+    }
+
+    if (state.list.json) {
+        ctx.out() << worker_api::workers_to_json(rows);
+    } else if (rows.empty()) {
+        ctx.out() << "No workers found\n";
+    } else {
+        print_table(ctx.out(), rows, ctx.io().color);
+    }
+    return 0;
+}
+
+int run_toggle(Context& ctx, const WorkerState& state, const ToggleOptions& opts, bool enable) {
+    auto creds = require_login(ctx);
+    if (!creds) return 1;
+    auto engine_base = engine_url(ctx, state);
+    if (!engine_base) return 1;
+
+    auto transport = make_transport(state);
+    worker_api::EngineClient engine(*transport, client_config(ctx, state, *engine_base, *creds));
+    const std::string id = printable(opts.worker_id);
+    if (auto done = engine.set_enabled(opts.worker_id, enable); !done)
+        return report(ctx, fmt::format("Could not {} worker '{}'", enable ? "enable" : "disable", id), done.error());
+    ctx.out() << fmt::format("Worker '{}' is now {}.\n", id, enable ? "enabled" : "disabled");
+    return 0;
+}
+
+int run_rm(Context& ctx, const WorkerState& state) {
+    const RmOptions& opts = state.rm;
+    auto creds = require_login(ctx);
+    if (!creds) return 1;
+    auto engine_base = engine_url(ctx, state);
+    if (!engine_base) return 1;
+    std::optional<std::string> cloud_base;
+    if (!opts.deregister) {
+        cloud_base = cloud_url(ctx, opts.cloud);
+        if (!cloud_base) return 1;
+    }
+
+    auto transport = make_transport(state);
+    const std::string id = printable(opts.worker_id);
+    if (cloud_base) {
+        worker_api::CloudClient cloud(*transport, client_config(ctx, state, *cloud_base, *creds));
+        if (auto deleted = cloud.delete_deployment(opts.worker_id); !deleted) {
+            if (deleted.error().is_status(404))
+                return ctx.fail(
+                    "Deployment not found. To deregister the worker from the engine, use the --deregister flag.");
+            return report(ctx, fmt::format("Could not delete the Cloud deployment of worker '{}'", id),
+                          deleted.error());
+        }
+        ctx.out() << fmt::format("Deleted the Cloud deployment of worker '{}'.\n", id);
+    }
+
+    worker_api::EngineClient engine(*transport, client_config(ctx, state, *engine_base, *creds));
+    if (auto removed = engine.remove_worker(opts.worker_id); !removed) {
+        // After a Cloud deletion, a worker the Engine never knew is not a failure.
+        if (removed.error().is_status(404) && cloud_base) {
+            ctx.out() << fmt::format("Worker '{}' was not registered with the Arcade Engine.\n", id);
+            return 0;
+        }
+        return report(ctx, fmt::format("Could not deregister worker '{}' from the Arcade Engine", id),
+                      removed.error());
+    }
+    ctx.out() << fmt::format("Deregistered worker '{}' from the Arcade Engine.\n", id);
+    return 0;
+}
+
+int run_logs(Context& ctx, const WorkerState& state) {
+    const LogsOptions& opts = state.logs;
+    auto creds = require_login(ctx);
+    if (!creds) return 1;
+    auto cloud_base = cloud_url(ctx, opts.cloud);
+    if (!cloud_base) return 1;
+
+    auto transport = make_transport(state);
+    worker_api::CloudClient cloud(*transport, client_config(ctx, state, *cloud_base, *creds));
+    std::optional<std::string> error_event;
+    bool output_closed = false;
+    auto streamed = cloud.stream_logs(opts.worker_id, [&](const worker_api::SseEvent& event) {
+        if (event.type == "error") {
+            error_event = event.data;
+            return false;
+        }
+        if (!event.has_data) return true;
+        if (event.data == "[DONE]") return false;
+        // Flushed per event: the user watches these as they happen.
+        ctx.out() << event.data << '\n' << std::flush;
+        // `arcade worker logs | head`: SIGPIPE is ignored, so a closed
+        // stdout shows up as a failed stream and must end the command.
+        output_closed = !ctx.out();
+        return !output_closed;
+    });
+
+    if (!streamed) {
+        return report(ctx, fmt::format("Could not stream logs for worker '{}'", printable(opts.worker_id)),
+                      streamed.error());
+    }
+    if (ctx.interrupted()) return interrupted(ctx);
+    if (output_closed) {
+        ctx.set_error("Output closed");
+        return 1;
+    }
+    if (error_event) {
+        if (error_event->empty()) return ctx.fail("Could not stream logs");
+        return ctx.fail(fmt::format("Could not stream logs: {}", printable(*error_event)));
+    }
+    return 0;
+}
+
+}  // namespace
+
+void setup_worker_commands(CLI::App& root, CommandTable& table) { setup_worker_commands(root, table, {}); }
+
+void setup_worker_commands(CLI::App& root, CommandTable& table, WorkerCommandDeps deps) {
+    auto state = std::make_shared<WorkerState>();
+    state->deps = std::move(deps);
+
+    CLI::App* worker = root.add_subcommand("worker", "Manage workers registered with the Arcade Engine and deployed "
+                                                     "to Arcade Cloud");
+    worker->alias("server");
+    // `-h` is the host here, as in the Python CLI; help stays on --help.
+    worker->set_help_flag("--help", "Print this help message and exit");
+    worker->require_subcommand(1);
+    EndpointFlags& engine = state->engine;
+    engine.host_option =
+        worker->add_option("-h,--host", engine.host, "Arcade Engine host (default: $ARCADE_ENGINE_URL or api.arcade.dev)");
+    engine.port_option =
+        worker->add_option("-p,--port", engine.port, "Arcade Engine port")->check(CLI::Range(1, 65535));
+    worker->add_flag("--tls", engine.tls, "Force TLS for the Arcade Engine connection");
+    worker->add_flag("--no-tls", engine.no_tls, "Disable TLS for the Arcade Engine connection (wins over --tls)");
+
+    CLI::App* list = worker->add_subcommand("list", "List workers from the Engine and the Cloud");
+    list->add_flag("--json", state->list.json, "Print the workers as a JSON array");
+    add_cloud_flags(list, state->list.cloud);
+    table.add(list, [state](Context& ctx) { return run_list(ctx, *state); });
+
+    CLI::App* enable = worker->add_subcommand("enable", "Enable a worker");
+    enable->add_option("worker_id", state->enable.worker_id, "The worker's id")->required();
+    table.add(enable, [state](Context& ctx) { return run_toggle(ctx, *state, state->enable, true); });
+
+    CLI::App* disable = worker->add_subcommand("disable", "Disable a worker");
+    disable->add_option("worker_id", state->disable.worker_id, "The worker's id")->required();
+    table.add(disable, [state](Context& ctx) { return run_toggle(ctx, *state, state->disable, false); });
+
+    CLI::App* rm = worker->add_subcommand("rm", "Delete a worker's Cloud deployment and deregister it from the Engine");
+    rm->add_option("worker_id", state->rm.worker_id, "The worker's id")->required();
+    rm->add_flag("-d,--deregister", state->rm.deregister, "Only deregister the worker from the Engine (skip the Cloud)");
+    add_cloud_flags(rm, state->rm.cloud);
+    table.add(rm, [state](Context& ctx) { return run_rm(ctx, *state); });
+
+    CLI::App* logs = worker->add_subcommand("logs", "Stream a deployed worker's logs (Ctrl-C to stop)");
+    logs->add_option("worker_id", state->logs.worker_id, "The worker's id")->required();
+    add_cloud_flags(logs, state->logs.cloud);
+    table.add(logs, [state](Context& ctx) { return run_logs(ctx, *state); });
+}
+
+}  // namespace arcade::cli

@@ -1,0 +1,31 @@
+#pragma once
+// What an EngineClient or CloudClient needs besides the transport: where the
+// service lives, the key, how long to wait, and how to be interrupted.
+
+#include <atomic>
+#include <chrono>
+#include <string>
+
+namespace arcade::worker_api {
+
+// Bounds for every call. A log stream uses `connect` only: it has no total
+// limit (a dropped connection is noticed by the transport's TCP keepalive).
+struct Timeouts {
+    std::chrono::milliseconds connect{5000};
+    std::chrono::milliseconds request{30000};
+};
+
+struct ClientConfig {
+    std::string base_url;  // scheme://host[:port][/prefix], no trailing slash
+    std::string api_key;
+    Timeouts timeouts;
+    // Items asked for per page; servers may return fewer.
+    int page_size = 100;
+    // When set and true, the call in flight is abandoned (ErrorKind::cancelled).
+    const std::atomic<bool>* cancel = nullptr;
+};
+
+// The User-Agent every worker_api request carries: "arcade-cli/<version>".
+std::string user_agent();
+
+}  // namespace arcade::worker_api

@@ -1,0 +1,51 @@
+#pragma once
+// Internal to worker_api: one HTTP call with the project's error mapping, and
+// the JSON reading helpers the clients share. Not for use outside this folder.
+
+#include <rapidjson/document.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http/transport.h"
+#include "worker_api/api_error.h"
+#include "worker_api/client_config.h"
+
+namespace arcade::worker_api::detail {
+
+struct Call {
+    std::string service;  // "Arcade Engine" / "Arcade Cloud", for messages
+    std::string method;
+    std::string url;
+};
+
+// Percent-encodes everything but RFC 3986 unreserved characters, so an id
+// can never change the path it is placed in.
+std::string encode_path_segment(std::string_view segment);
+
+// The request for `call` with the config's timeouts, cancel flag and the
+// given Authorization value, plus `Accept: application/json`.
+http::Request make_request(const ClientConfig& config, const Call& call, std::string authorization);
+
+// Sends `req`; transport failures and non-2xx statuses become an ApiError.
+ApiResult<http::Response> send(http::Transport& transport, const Call& call, const http::Request& req);
+
+// The ApiError for a response that failed at the transport level.
+ApiError transport_error(const Call& call, const http::Response& resp);
+// The ApiError for a non-2xx `status` whose body was `body`: the server's
+// `message` (or `error`, `detail`) and `name` when the body is JSON.
+ApiError status_error(const Call& call, int status, std::string_view body);
+ApiError bad_response(const Call& call, std::string message);
+
+// True when `body` is valid JSON, which is then in `doc`.
+bool parse_json(std::string_view body, rapidjson::Document& doc);
+
+// Typed, assertion-free field access: nullopt unless `obj` is an object whose
+// member `key` has the wanted type.
+const rapidjson::Value* member(const rapidjson::Value& obj, const char* key);
+std::optional<std::string> string_member(const rapidjson::Value& obj, const char* key);
+std::optional<bool> bool_member(const rapidjson::Value& obj, const char* key);
+std::optional<long long> integer_member(const rapidjson::Value& obj, const char* key);
+
+}  // namespace arcade::worker_api::detail

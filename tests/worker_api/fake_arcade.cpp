@@ -1,0 +1,484 @@
+#include "fake_arcade.h"
+
+#include <httplib.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <charconv>
+#include <condition_variable>
+#include <functional>
+#include <stdexcept>
+#include <thread>
+
+namespace arcade::test {
+
+namespace {
+
+struct Injection {
+    std::string method;
+    std::string path;
+    int status = 500;
+    std::string body;
+    int remaining = -1;
+};
+
+std::string json_message(const std::string& message, const std::string& name) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("message");
+    w.String(message.c_str());
+    w.Key("name");
+    w.String(name.c_str());
+    w.EndObject();
+    return buf.GetString();
+}
+
+FakeReply json_reply(int status, std::string body) {
+    FakeReply reply;
+    reply.status = status;
+    reply.body = std::move(body);
+    return reply;
+}
+
+FakeReply not_found(const std::string& what) { return json_reply(404, json_message(what + " not found", "not_found")); }
+
+long long to_int(const std::string& text, long long fallback) {
+    long long value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) return fallback;
+    return value;
+}
+
+long long param(const FakeRequest& req, const std::string& name, long long fallback) {
+    auto it = req.params.find(name);
+    return it == req.params.end() ? fallback : to_int(it->second, fallback);
+}
+
+// Splits "/a/b/c" into {"a", "b", "c"}.
+std::vector<std::string> segments(const std::string& path) {
+    std::vector<std::string> out;
+    std::size_t start = 1;
+    while (start <= path.size()) {
+        auto slash = path.find('/', start);
+        if (slash == std::string::npos) slash = path.size();
+        out.push_back(path.substr(start, slash - start));
+        start = slash + 1;
+    }
+    return out;
+}
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void write_worker(Writer& w, const FakeEngineWorker& worker) {
+    w.StartObject();
+    w.Key("id");
+    w.String(worker.id.c_str());
+    w.Key("enabled");
+    w.Bool(worker.enabled);
+    w.Key("type");
+    w.String(worker.type.c_str());
+    w.Key("http");
+    if (worker.http_uri.empty()) {
+        w.Null();
+    } else {
+        w.StartObject();
+        w.Key("uri");
+        w.String(worker.http_uri.c_str());
+        w.EndObject();
+    }
+    w.Key("mcp");
+    if (worker.mcp_uri.empty()) {
+        w.Null();
+    } else {
+        w.StartObject();
+        w.Key("uri");
+        w.String(worker.mcp_uri.c_str());
+        w.EndObject();
+    }
+    w.Key("managed");
+    w.Bool(worker.managed);
+    w.Key("binding");
+    w.StartObject();
+    w.Key("type");
+    w.String("static");
+    w.EndObject();
+    w.EndObject();
+}
+
+}  // namespace
+
+long long RecordedRequest::param_int(const std::string& name) const {
+    auto it = params.find(name);
+    return it == params.end() ? -1 : to_int(it->second, -1);
+}
+
+// ---------------------------------------------------------------------------
+// FakeServer
+
+struct FakeServer::Impl {
+    httplib::Server server;
+    std::thread thread;
+
+    mutable std::mutex state_mu;  // everything below
+    mutable std::condition_variable cv;
+    bool stopping = false;
+    bool stopped = false;
+    std::size_t steps_sent = 0;
+    std::vector<RecordedRequest> recorded;
+    std::vector<Injection> injections;
+    std::chrono::milliseconds delay{0};
+    std::optional<std::string> expected_auth;
+
+    void serve(FakeServer& owner, const httplib::Request& hreq, httplib::Response& hres) {
+        RecordedRequest rec;
+        rec.method = hreq.method;
+        rec.path = hreq.path;
+        for (const auto& [k, v] : hreq.params) rec.params.emplace(k, v);
+        rec.authorization = hreq.get_header_value("Authorization");
+        rec.body = hreq.body;
+
+        std::chrono::milliseconds wait{0};
+        std::optional<Injection> injected;
+        std::optional<std::string> expected;
+        {
+            std::lock_guard lock(state_mu);
+            recorded.push_back(rec);
+            wait = delay;
+            expected = expected_auth;
+            for (auto& inj : injections) {
+                if (inj.remaining == 0 || inj.method != rec.method || inj.path != rec.path) continue;
+                if (inj.remaining > 0) --inj.remaining;
+                injected = inj;
+                break;
+            }
+        }
+        if (wait.count() > 0 && !owner.pause(wait)) {
+            hres.status = 503;
+            return;
+        }
+        if (injected) {
+            hres.status = injected->status;
+            std::string body = injected->body.empty()
+                                   ? json_message("injected " + std::to_string(injected->status), "injected")
+                                   : injected->body;
+            hres.set_content(body, "application/json");
+            return;
+        }
+        if (expected && rec.authorization != *expected) {
+            hres.status = 401;
+            hres.set_content(json_message("Invalid API key", "unauthorized"), "application/json");
+            return;
+        }
+
+        FakeReply reply = owner.handle(FakeRequest{rec.method, rec.path, rec.params, rec.body});
+        hres.status = reply.status;
+        if (reply.stream) {
+            auto script = std::make_shared<SseScript>(std::move(*reply.stream));
+            hres.set_chunked_content_provider(
+                "text/event-stream", [this, &owner, script](std::size_t, httplib::DataSink& sink) {
+                    for (const auto& step : script->steps) {
+                        if (!owner.pause(step.pause_before)) return false;
+                        if (!sink.write(step.bytes.data(), step.bytes.size())) return false;
+                        {
+                            std::lock_guard lock(state_mu);
+                            ++steps_sent;
+                        }
+                        cv.notify_all();
+                    }
+                    switch (script->end) {
+                        case SseEnd::finish: sink.done(); return true;
+                        case SseEnd::drop: return false;
+                        case SseEnd::hang: owner.wait_for_stop(); return false;
+                    }
+                    return false;
+                });
+        } else if (!reply.body.empty()) {
+            hres.set_content(reply.body, reply.content_type);
+        }
+    }
+};
+
+FakeServer::FakeServer() : impl_(std::make_unique<Impl>()) {}
+
+FakeServer::~FakeServer() { stop(); }
+
+void FakeServer::start() {
+    auto handler = [this](const httplib::Request& req, httplib::Response& res) { impl_->serve(*this, req, res); };
+    impl_->server.Get(".*", handler);
+    impl_->server.Post(".*", handler);
+    impl_->server.Patch(".*", handler);
+    impl_->server.Delete(".*", handler);
+    impl_->server.set_keep_alive_timeout(1);
+    impl_->server.set_read_timeout(5);
+    impl_->server.set_write_timeout(5);
+
+    port_ = impl_->server.bind_to_any_port("127.0.0.1");
+    if (port_ <= 0) throw std::runtime_error("fake server: cannot bind 127.0.0.1");
+    impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+    // stop() only works on a running server: do not hand out the port before.
+    while (!impl_->server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+void FakeServer::stop() {
+    {
+        std::lock_guard lock(impl_->state_mu);
+        if (impl_->stopped) return;
+        impl_->stopped = true;
+        impl_->stopping = true;
+    }
+    impl_->cv.notify_all();
+    impl_->server.stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+std::string FakeServer::url() const { return "http://localhost:" + std::to_string(port_); }
+
+std::vector<RecordedRequest> FakeServer::requests() const {
+    std::lock_guard lock(impl_->state_mu);
+    return impl_->recorded;
+}
+
+std::vector<RecordedRequest> FakeServer::requests_to(std::string_view method, std::string_view path_prefix) const {
+    std::vector<RecordedRequest> out;
+    for (auto& r : requests())
+        if (r.method == method && std::string_view(r.path).substr(0, path_prefix.size()) == path_prefix)
+            out.push_back(std::move(r));
+    return out;
+}
+
+void FakeServer::inject(std::string method, std::string path, int status, std::string body, int times) {
+    std::lock_guard lock(impl_->state_mu);
+    impl_->injections.push_back(Injection{std::move(method), std::move(path), status, std::move(body), times});
+}
+
+void FakeServer::set_delay(std::chrono::milliseconds delay) {
+    std::lock_guard lock(impl_->state_mu);
+    impl_->delay = delay;
+}
+
+void FakeServer::set_expected_authorization(std::string value) {
+    std::lock_guard lock(impl_->state_mu);
+    impl_->expected_auth = std::move(value);
+}
+
+std::size_t FakeServer::stream_steps_sent() const {
+    std::lock_guard lock(impl_->state_mu);
+    return impl_->steps_sent;
+}
+
+bool FakeServer::wait_for_stream_steps(std::size_t n, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(impl_->state_mu);
+    return impl_->cv.wait_for(lock, timeout, [&] { return impl_->steps_sent >= n; });
+}
+
+bool FakeServer::pause(std::chrono::milliseconds d) {
+    std::unique_lock lock(impl_->state_mu);
+    if (d.count() > 0) impl_->cv.wait_for(lock, d, [&] { return impl_->stopping; });
+    return !impl_->stopping;
+}
+
+void FakeServer::wait_for_stop() {
+    std::unique_lock lock(impl_->state_mu);
+    impl_->cv.wait(lock, [&] { return impl_->stopping; });
+}
+
+// ---------------------------------------------------------------------------
+// FakeEngine
+
+FakeEngine::FakeEngine(std::string api_key) {
+    set_expected_authorization(std::move(api_key));
+    start();
+}
+
+FakeEngine::~FakeEngine() { stop(); }
+
+void FakeEngine::set_workers(std::vector<FakeEngineWorker> workers) {
+    std::lock_guard lock(mu_);
+    workers_ = std::move(workers);
+}
+
+std::vector<FakeEngineWorker> FakeEngine::workers() const {
+    std::lock_guard lock(mu_);
+    return workers_;
+}
+
+void FakeEngine::set_page_size(int page_size) {
+    std::lock_guard lock(mu_);
+    page_size_ = page_size;
+}
+
+void FakeEngine::set_ignore_offset(bool ignore, bool echo_offset) {
+    std::lock_guard lock(mu_);
+    ignore_offset_ = ignore;
+    echo_offset_ = echo_offset;
+}
+
+void FakeEngine::set_claimed_total(std::optional<long long> total) {
+    std::lock_guard lock(mu_);
+    claimed_total_ = total;
+}
+
+FakeReply FakeEngine::handle(const FakeRequest& req) {
+    std::lock_guard lock(mu_);
+    auto parts = segments(req.path);
+    if (parts.size() < 2 || parts[0] != "v1" || parts[1] != "workers") return not_found("route");
+
+    // One page of `count` items starting at the requested offset.
+    auto page = [&](std::size_t count, const std::function<void(Writer&, std::size_t)>& write_item) {
+        long long limit = param(req, "limit", 25);
+        long long offset = std::max(0LL, param(req, "offset", 0));
+        long long served_offset = ignore_offset_ ? 0 : offset;
+        long long take = std::max(0LL, limit);
+        if (page_size_ > 0) take = std::min<long long>(take, page_size_);
+        rapidjson::StringBuffer buf;
+        Writer w(buf);
+        w.StartObject();
+        w.Key("items");
+        w.StartArray();
+        for (long long i = served_offset; i < static_cast<long long>(count) && i < served_offset + take; ++i)
+            write_item(w, static_cast<std::size_t>(i));
+        w.EndArray();
+        w.Key("offset");
+        w.Int64(ignore_offset_ && echo_offset_ ? 0 : offset);
+        w.Key("limit");
+        w.Int64(limit);
+        w.Key("total_count");
+        w.Int64(claimed_total_.value_or(static_cast<long long>(count)));
+        w.EndObject();
+        return json_reply(200, buf.GetString());
+    };
+
+    auto find = [&](const std::string& id) {
+        return std::find_if(workers_.begin(), workers_.end(), [&](const auto& w) { return w.id == id; });
+    };
+
+    if (parts.size() == 2 && req.method == "GET") {
+        return page(workers_.size(), [&](Writer& w, std::size_t i) { write_worker(w, workers_[i]); });
+    }
+    if (parts.size() == 4 && parts[3] == "tools" && req.method == "GET") {
+        auto it = find(parts[2]);
+        if (it == workers_.end()) return not_found("worker");
+        const auto& tools = it->tool_toolkits;
+        return page(tools.size(), [&](Writer& w, std::size_t i) {
+            w.StartObject();
+            w.Key("name");
+            w.String(("Tool" + std::to_string(i)).c_str());
+            w.Key("toolkit");
+            w.StartObject();
+            w.Key("name");
+            w.String(tools[i].c_str());
+            w.EndObject();
+            w.EndObject();
+        });
+    }
+    if (parts.size() == 3) {
+        auto it = find(parts[2]);
+        if (req.method == "PATCH") {
+            if (it == workers_.end()) return not_found("worker");
+            rapidjson::Document doc;
+            doc.Parse(req.body.c_str());
+            if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("enabled") || !doc["enabled"].IsBool())
+                return json_reply(400, json_message("body must be {\"enabled\": bool}", "bad_request"));
+            it->enabled = doc["enabled"].GetBool();
+            rapidjson::StringBuffer buf;
+            Writer w(buf);
+            write_worker(w, *it);
+            return json_reply(200, buf.GetString());
+        }
+        if (req.method == "DELETE") {
+            if (it == workers_.end()) return not_found("worker");
+            workers_.erase(it);
+            return json_reply(204, "");
+        }
+    }
+    return not_found("route");
+}
+
+// ---------------------------------------------------------------------------
+// FakeCloud
+
+FakeCloud::FakeCloud(std::string api_key) {
+    set_expected_authorization("Bearer " + api_key);
+    start();
+}
+
+FakeCloud::~FakeCloud() { stop(); }
+
+void FakeCloud::set_workers(std::vector<FakeCloudWorker> workers) {
+    std::lock_guard lock(mu_);
+    workers_ = std::move(workers);
+}
+
+std::vector<FakeCloudWorker> FakeCloud::workers() const {
+    std::lock_guard lock(mu_);
+    return workers_;
+}
+
+void FakeCloud::set_page_size(int page_size) {
+    std::lock_guard lock(mu_);
+    page_size_ = page_size;
+}
+
+void FakeCloud::set_log_script(SseScript script) {
+    std::lock_guard lock(mu_);
+    script_ = std::move(script);
+}
+
+FakeReply FakeCloud::handle(const FakeRequest& req) {
+    std::lock_guard lock(mu_);
+    auto parts = segments(req.path);
+    if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v1" || parts[2] != "workers") return not_found("route");
+
+    if (parts.size() == 3 && req.method == "GET") {
+        std::size_t first = 0;
+        std::size_t last = workers_.size();
+        if (page_size_ > 0) {
+            first = static_cast<std::size_t>(std::max(0LL, param(req, "offset", 0)));
+            long long limit = std::min<long long>(param(req, "limit", page_size_), page_size_);
+            last = std::min(workers_.size(), first + static_cast<std::size_t>(std::max(0LL, limit)));
+            first = std::min(first, last);
+        }
+        rapidjson::StringBuffer buf;
+        Writer w(buf);
+        w.StartObject();
+        w.Key("data");
+        w.StartObject();
+        w.Key("workers");
+        w.StartArray();
+        for (std::size_t i = first; i < last; ++i) {
+            w.StartObject();
+            w.Key("name");
+            w.String(workers_[i].name.c_str());
+            w.Key("endpoint");
+            w.String(workers_[i].endpoint.c_str());
+            w.Key("status");
+            w.String("running");
+            w.EndObject();
+        }
+        w.EndArray();
+        if (page_size_ > 0) {
+            w.Key("total_count");
+            w.Uint64(workers_.size());
+        }
+        w.EndObject();
+        w.EndObject();
+        return json_reply(200, buf.GetString());
+    }
+    if (parts.size() == 5 && parts[3] == "logs" && req.method == "GET") {
+        FakeReply reply;
+        reply.stream = script_;
+        return reply;
+    }
+    if (parts.size() == 4 && req.method == "DELETE") {
+        auto it = std::find_if(workers_.begin(), workers_.end(), [&](const auto& w) { return w.name == parts[3]; });
+        if (it == workers_.end()) return not_found("deployment");
+        workers_.erase(it);
+        return json_reply(200, R"({"data":{}})");
+    }
+    return not_found("route");
+}
+
+}  // namespace arcade::test

@@ -1,0 +1,182 @@
+#pragma once
+// Loopback fakes of the Arcade Engine and Cloud worker APIs for tests. Each
+// listens on 127.0.0.1 on a port the OS picks, serves from its own thread
+// pool, and records every request. Configuration methods are thread-safe and
+// may be called while the server runs. The wire formats are the ones
+// documented in src/worker_api/engine_client.h and cloud_client.h.
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace arcade::test {
+
+inline constexpr const char* kTestApiKey = "test-key-0123456789";
+
+struct RecordedRequest {
+    std::string method;
+    std::string path;  // decoded, without the query
+    std::map<std::string, std::string> params;
+    std::string authorization;  // the Authorization header, "" when absent
+    std::string body;
+
+    // The query parameter `name` as an int, or -1 when absent or not a number.
+    long long param_int(const std::string& name) const;
+};
+
+// What a fake answers for one request (internal to the fakes, exposed so
+// subclasses stay simple).
+struct SseStep {
+    std::string bytes;                          // written as one HTTP chunk
+    std::chrono::milliseconds pause_before{0};  // waited before writing it
+};
+
+enum class SseEnd {
+    finish,  // end the response properly
+    drop,    // close the connection without ending the chunked body
+    hang,    // keep the connection open until the server stops
+};
+
+struct SseScript {
+    std::vector<SseStep> steps;
+    SseEnd end = SseEnd::finish;
+};
+
+struct FakeReply {
+    int status = 200;
+    std::string body;
+    std::string content_type = "application/json";
+    std::optional<SseScript> stream;  // when set, `body` is ignored
+};
+
+struct FakeRequest {
+    std::string method;
+    std::string path;
+    std::map<std::string, std::string> params;
+    std::string body;
+};
+
+// The parts both fakes share: listening, recording, injected failures,
+// delays and the expected Authorization header.
+class FakeServer {
+public:
+    FakeServer(const FakeServer&) = delete;
+    FakeServer& operator=(const FakeServer&) = delete;
+    virtual ~FakeServer();
+
+    int port() const { return port_; }
+    // "http://localhost:<port>", what the CLI turns `--host 127.0.0.1 -p <port>` into.
+    std::string url() const;
+
+    std::vector<RecordedRequest> requests() const;
+    // The recorded requests whose method matches and whose path starts with `path_prefix`.
+    std::vector<RecordedRequest> requests_to(std::string_view method, std::string_view path_prefix) const;
+
+    // The next `times` requests (-1: all) to exactly `method path` get
+    // `status` with `body` (default: {"message": "injected <status>", "name": "injected"}).
+    void inject(std::string method, std::string path, int status, std::string body = {}, int times = -1);
+    // Every request waits this long before it is answered.
+    void set_delay(std::chrono::milliseconds delay);
+    // Requests with any other Authorization header get 401.
+    void set_expected_authorization(std::string value);
+
+    // How many steps of SSE scripts this server has written so far.
+    std::size_t stream_steps_sent() const;
+    // Waits until at least `n` SSE steps were written; false on timeout.
+    bool wait_for_stream_steps(std::size_t n, std::chrono::milliseconds timeout) const;
+
+    // Stops serving and wakes any paused or hanging response. Idempotent.
+    void stop();
+
+protected:
+    FakeServer();
+    // Binds and starts serving; subclasses call it at the end of their constructor.
+    void start();
+    // Answers a request that passed auth and injection. Called on server threads.
+    virtual FakeReply handle(const FakeRequest& req) = 0;
+    // Waits `d` unless the server is stopping; false once stopping.
+    bool pause(std::chrono::milliseconds d);
+    // Blocks until the server stops.
+    void wait_for_stop();
+
+    mutable std::mutex mu_;  // guards subclass state too
+
+private:
+    struct Impl;
+    friend struct Impl;
+    std::unique_ptr<Impl> impl_;
+    int port_ = 0;
+};
+
+struct FakeEngineWorker {
+    std::string id;
+    bool enabled = true;
+    std::string type = "http";
+    std::string http_uri;
+    std::string mcp_uri;
+    bool managed = false;
+    // One entry per tool: the toolkit the tool belongs to.
+    std::vector<std::string> tool_toolkits;
+};
+
+// GET/PATCH/DELETE /v1/workers..., GET /v1/workers/{id}/tools. Expects
+// `Authorization: <key>` (the raw key).
+class FakeEngine final : public FakeServer {
+public:
+    explicit FakeEngine(std::string api_key = kTestApiKey);
+    ~FakeEngine() override;
+
+    void set_workers(std::vector<FakeEngineWorker> workers);
+    std::vector<FakeEngineWorker> workers() const;
+    // At most this many items per page, whatever `limit` asks (0: no cap).
+    void set_page_size(int page_size);
+    // Misbehaviours: always serve the first page (echoing `offset` as 0 when
+    // `echo_offset`), or claim this total_count regardless of the items.
+    void set_ignore_offset(bool ignore, bool echo_offset);
+    void set_claimed_total(std::optional<long long> total);
+
+private:
+    FakeReply handle(const FakeRequest& req) override;
+
+    std::vector<FakeEngineWorker> workers_;
+    int page_size_ = 0;
+    bool ignore_offset_ = false;
+    bool echo_offset_ = true;
+    std::optional<long long> claimed_total_;
+};
+
+struct FakeCloudWorker {
+    std::string name;
+    std::string endpoint;
+};
+
+// GET /api/v1/workers, DELETE /api/v1/workers/{id}, GET
+// /api/v1/workers/logs/{id} (the SSE script). Expects `Authorization: Bearer <key>`.
+class FakeCloud final : public FakeServer {
+public:
+    explicit FakeCloud(std::string api_key = kTestApiKey);
+    ~FakeCloud() override;
+
+    void set_workers(std::vector<FakeCloudWorker> workers);
+    std::vector<FakeCloudWorker> workers() const;
+    // 0: one response with every worker and no total_count (the default);
+    // n: pages of n with `total_count`, following `offset`/`limit`.
+    void set_page_size(int page_size);
+    // What GET /api/v1/workers/logs/{id} streams (any id).
+    void set_log_script(SseScript script);
+
+private:
+    FakeReply handle(const FakeRequest& req) override;
+
+    std::vector<FakeCloudWorker> workers_;
+    int page_size_ = 0;
+    SseScript script_;
+};
+
+}  // namespace arcade::test

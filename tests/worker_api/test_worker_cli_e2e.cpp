@@ -1,0 +1,304 @@
+// The real `arcade` binary (path in $ARCADE_BIN) against the loopback fake
+// Engine and Cloud, in a throwaway ARCADE_WORK_DIR. Telemetry is on with a
+// PostHog host on a closed local port, so events stay queued in the journal
+// where `arcade usage status --json --events` shows them.
+#include <catch2/catch.hpp>
+
+#include <rapidjson/document.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "child_process.h"
+#include "fake_arcade.h"
+#include "work_dir.h"
+
+using namespace std::chrono_literals;
+using arcade::test::ChildProcess;
+using arcade::test::FakeCloud;
+using arcade::test::FakeEngine;
+using arcade::test::FakeEngineWorker;
+using arcade::test::ProcessResult;
+using arcade::test::SseEnd;
+using arcade::test::SseScript;
+
+namespace {
+
+constexpr const char* kNotLoggedIn = "Not logged in to Arcade CLI. Use `arcade login` to log in.";
+
+struct RecordedEvent {
+    std::string event;  // "CLI execution succeeded" / "CLI execution failed"
+    std::string command_name;
+    std::optional<std::string> error_message;
+};
+
+class Arcade {
+public:
+    Arcade() {
+        const char* bin = std::getenv("ARCADE_BIN");
+        REQUIRE(bin != nullptr);
+        bin_ = bin;
+        dir.write_credentials();
+        env["PATH"] = "/usr/bin:/bin";
+        env["HOME"] = dir.path().string();
+        env["ARCADE_WORK_DIR"] = dir.path().string();
+        env["ARCADE_USAGE_POSTHOG_KEY"] = "test";
+        env["ARCADE_USAGE_POSTHOG_HOST"] = "http://127.0.0.1:9";
+        env["ARCADE_ENGINE_URL"] = engine.url();
+        env["ARCADE_CLOUD_URL"] = cloud.url();
+    }
+
+    ProcessResult run(const std::vector<std::string>& args) {
+        auto result = arcade::test::run_process(bin_, args, env);
+        INFO("arcade stderr: " << result.err);
+        CHECK_FALSE(result.timed_out);
+        return result;
+    }
+
+    std::unique_ptr<ChildProcess> start(const std::vector<std::string>& args) {
+        return std::make_unique<ChildProcess>(bin_, args, env);
+    }
+
+    // The last recorded event of `command_name`, from `arcade usage status`.
+    std::optional<RecordedEvent> last_event(const std::string& command_name) {
+        auto status = arcade::test::run_process(bin_, {"usage", "status", "--json", "--events"}, env);
+        REQUIRE(status.exit_code == 0);
+        rapidjson::Document doc;
+        doc.Parse(status.out.c_str());
+        REQUIRE_FALSE(doc.HasParseError());
+        REQUIRE(doc.IsObject());
+        REQUIRE(doc.HasMember("events"));
+        REQUIRE(doc["events"].IsArray());
+        std::optional<RecordedEvent> found;
+        for (const auto& e : doc["events"].GetArray()) {
+            if (!e.IsObject() || !e.HasMember("properties") || !e["properties"].IsObject()) continue;
+            const auto& props = e["properties"];
+            if (!props.HasMember("command_name") || !props["command_name"].IsString()) continue;
+            if (command_name != props["command_name"].GetString()) continue;
+            RecordedEvent ev;
+            ev.event = e.HasMember("event") && e["event"].IsString() ? e["event"].GetString() : "";
+            ev.command_name = command_name;
+            if (props.HasMember("error_message") && props["error_message"].IsString())
+                ev.error_message = props["error_message"].GetString();
+            found = ev;
+        }
+        return found;
+    }
+
+    FakeEngine engine;
+    FakeCloud cloud;
+    arcade::test::TempWorkDir dir;
+    std::map<std::string, std::string> env;
+
+private:
+    std::string bin_;
+};
+
+FakeEngineWorker worker(std::string id, std::string uri, std::vector<std::string> toolkits = {}) {
+    FakeEngineWorker w;
+    w.id = std::move(id);
+    w.http_uri = std::move(uri);
+    w.tool_toolkits = std::move(toolkits);
+    return w;
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+    return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("e2e: worker list across pages, with mismatches and one-sided workers", "[worker_api]") {
+    Arcade arcade;
+    arcade.engine.set_workers({worker("same", "https://same.dev", {"A", "B", "A", "C"}),
+                               worker("moved", "https://old.dev"), worker("engine-only", "https://e.dev"),
+                               worker("p2", "https://p2.dev"), worker("p3", "https://p3.dev")});
+    arcade.engine.set_page_size(2);
+    arcade.cloud.set_workers({{"same", "https://same.dev"}, {"moved", "https://new.dev"}, {"cloud-only", "https://c.dev"}});
+
+    auto r = arcade.run({"worker", "list"});
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out.find("ID") == 0);
+    CHECK(r.out.find("mismatch: engine https://old.dev, cloud https://new.dev") != std::string::npos);
+    CHECK(r.out.find("A, B, C") != std::string::npos);
+    for (const char* id : {"same", "moved", "engine-only", "p2", "p3", "cloud-only"})
+        CHECK(r.out.find(std::string("\n") + id + " ") != std::string::npos);
+    CHECK(r.out.find('\x1b') == std::string::npos);  // not a terminal: no colour
+    CHECK(r.err.find("Could not") == std::string::npos);
+
+    std::vector<long long> offsets;
+    for (const auto& req : arcade.engine.requests_to("GET", "/v1/workers"))
+        if (req.path == "/v1/workers") offsets.push_back(req.param_int("offset"));
+    CHECK(offsets == std::vector<long long>{0, 2, 4});
+
+    auto ev = arcade.last_event("worker.list");
+    REQUIRE(ev);
+    CHECK(ev->event == "CLI execution succeeded");
+    CHECK_FALSE(ev->error_message);
+}
+
+TEST_CASE("e2e: `arcade server list --json` is tracked as worker.list", "[worker_api]") {
+    Arcade arcade;
+    arcade.cloud.set_workers({{"cloud-only", "https://c.dev"}});
+    auto r = arcade.run({"server", "list", "--json"});
+    REQUIRE(r.exit_code == 0);
+    rapidjson::Document doc;
+    doc.Parse(r.out.c_str());
+    REQUIRE_FALSE(doc.HasParseError());
+    REQUIRE(doc.IsArray());
+    REQUIRE(doc.Size() == 1);
+    CHECK(std::string(doc[0]["id"].GetString()) == "cloud-only");
+    CHECK(doc[0]["engine_registered"].GetBool() == false);
+
+    auto ev = arcade.last_event("worker.list");
+    REQUIRE(ev);
+    CHECK(ev->event == "CLI execution succeeded");
+    CHECK_FALSE(arcade.last_event("server.list"));
+}
+
+TEST_CASE("e2e: not logged in", "[worker_api]") {
+    Arcade arcade;
+    std::filesystem::remove(arcade.dir.config_dir() / "credentials.yaml");
+    auto r = arcade.run({"worker", "enable", "w1"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.empty());
+    CHECK(has_line(r.err, kNotLoggedIn));
+    CHECK(arcade.engine.requests().empty());
+    auto ev = arcade.last_event("worker.enable");
+    REQUIRE(ev);
+    CHECK(ev->event == "CLI execution failed");
+    CHECK(ev->error_message == kNotLoggedIn);
+}
+
+TEST_CASE("e2e: Engine errors are one line and a failed event", "[worker_api]") {
+    Arcade arcade;
+    auto status = GENERATE(401, 500);
+    arcade.engine.inject("GET", "/v1/workers", status, R"({"message":"nope","name":"x"})");
+    auto r = arcade.run({"worker", "list"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.empty());
+    const std::string line = "Could not list workers: Arcade Engine returned " + std::to_string(status) + " " +
+                             (status == 401 ? "Unauthorized" : "Internal Server Error") + ": nope (GET " +
+                             arcade.engine.url() + "/v1/workers?limit=100&offset=0)";
+    CHECK(has_line(r.err, line));
+    auto ev = arcade.last_event("worker.list");
+    REQUIRE(ev);
+    CHECK(ev->event == "CLI execution failed");
+    REQUIRE(ev->error_message);
+    CHECK(ev->error_message->find(std::to_string(status)) != std::string::npos);
+}
+
+TEST_CASE("e2e: an unreachable Engine is named", "[worker_api]") {
+    Arcade arcade;
+    int port = arcade.engine.port();
+    arcade.engine.stop();
+    auto r = arcade.run({"worker", "-h", "127.0.0.1", "-p", std::to_string(port), "disable", "w1"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("Could not disable worker 'w1': could not connect to Arcade Engine at http://localhost:" +
+                     std::to_string(port) + "/v1/workers/w1") != std::string::npos);
+    auto ev = arcade.last_event("worker.disable");
+    REQUIRE(ev);
+    CHECK(ev->event == "CLI execution failed");
+}
+
+TEST_CASE("e2e: enable confirms and is tracked", "[worker_api]") {
+    Arcade arcade;
+    auto w = worker("w1", "https://w1.dev");
+    w.enabled = false;
+    arcade.engine.set_workers({w});
+    auto r = arcade.run({"worker", "enable", "w1"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "Worker 'w1' is now enabled.\n");
+    CHECK(arcade.engine.workers()[0].enabled);
+    auto ev = arcade.last_event("worker.enable");
+    REQUIRE(ev);
+    CHECK(ev->event == "CLI execution succeeded");
+}
+
+TEST_CASE("e2e: rm of a worker without a deployment", "[worker_api]") {
+    Arcade arcade;
+    arcade.engine.set_workers({worker("w1", "https://w1.dev")});
+    auto r = arcade.run({"worker", "rm", "w1"});
+    CHECK(r.exit_code == 1);
+    CHECK(has_line(r.err, "Deployment not found. To deregister the worker from the engine, use the --deregister flag."));
+    CHECK(arcade.engine.workers().size() == 1);
+    auto ev = arcade.last_event("worker.rm");
+    REQUIRE(ev);
+    CHECK(ev->event == "CLI execution failed");
+
+    auto d = arcade.run({"worker", "rm", "--deregister", "w1"});
+    CHECK(d.exit_code == 0);
+    CHECK(d.out == "Deregistered worker 'w1' from the Arcade Engine.\n");
+    CHECK(arcade.engine.workers().empty());
+    CHECK(arcade.last_event("worker.rm")->event == "CLI execution succeeded");
+}
+
+TEST_CASE("e2e: a slow Engine is waited for", "[worker_api]") {
+    Arcade arcade;
+    arcade.engine.set_workers({worker("w1", "https://w1.dev")});
+    arcade.engine.set_delay(1200ms);
+    auto r = arcade.run({"worker", "list"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("\nw1 ") != std::string::npos);
+}
+
+TEST_CASE("e2e: logs arrive as they are sent, and an error event fails", "[worker_api]") {
+    Arcade arcade;
+    arcade.cloud.set_log_script(SseScript{{{"data: first li", 0ms},
+                                           {"ne\n\n", 100ms},
+                                           {"data: second\r\n\r\n", 1500ms},
+                                           {"event: error\ndata: lost the worker\n\n", 100ms}},
+                                          SseEnd::hang});
+    auto child = arcade.start({"worker", "logs", "w1"});
+    REQUIRE(child->wait_for_stdout([](const std::string& out) { return out == "first line\n"; }, 5000ms));
+    // The first line was on stdout before the Cloud had sent the rest.
+    CHECK(arcade.cloud.stream_steps_sent() < 4);
+    auto r = child->finish(10s);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out == "first line\nsecond\n");
+    CHECK(has_line(r.err, "Could not stream logs: lost the worker"));
+    auto ev = arcade.last_event("worker.logs");
+    REQUIRE(ev);
+    CHECK(ev->event == "CLI execution failed");
+    CHECK(ev->error_message == "Could not stream logs: lost the worker");
+}
+
+TEST_CASE("e2e: logs end at [DONE]", "[worker_api]") {
+    Arcade arcade;
+    arcade.cloud.set_log_script(SseScript{{{"data: a\n\ndata: [DONE]\n\ndata: b\n\n", 0ms}}, SseEnd::hang});
+    auto r = arcade.run({"server", "logs", "w1"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "a\n");
+    CHECK(arcade.last_event("worker.logs")->event == "CLI execution succeeded");
+}
+
+TEST_CASE("e2e: Ctrl-C ends logs with 130 and still records the event", "[worker_api]") {
+    Arcade arcade;
+    arcade.cloud.set_log_script(SseScript{{{"data: waiting\n\n", 0ms}}, SseEnd::hang});
+    auto child = arcade.start({"worker", "logs", "w1"});
+    REQUIRE(child->wait_for_stdout([](const std::string& out) { return out == "waiting\n"; }, 5000ms));
+    auto sent = std::chrono::steady_clock::now();
+    child->send_signal(SIGINT);
+    auto r = child->finish(10s);
+    CHECK(std::chrono::steady_clock::now() - sent < 3s);
+    CHECK(r.exit_code == 130);
+    CHECK(r.out == "waiting\n");
+    CHECK(r.err.find("Could not") == std::string::npos);
+    auto ev = arcade.last_event("worker.logs");
+    REQUIRE(ev);
+    CHECK(ev->command_name == "worker.logs");
+}
+
+TEST_CASE("e2e: a logs status error is clear", "[worker_api]") {
+    Arcade arcade;
+    arcade.cloud.inject("GET", "/api/v1/workers/logs/w1", 403, R"({"message":"forbidden"})");
+    auto r = arcade.run({"worker", "logs", "w1"});
+    CHECK(r.exit_code == 1);
+    CHECK(has_line(r.err, "Could not stream logs for worker 'w1': Arcade Cloud returned 403 Forbidden: forbidden (GET " +
+                              arcade.cloud.url() + "/api/v1/workers/logs/w1)"));
+}
