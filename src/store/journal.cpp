@@ -310,8 +310,9 @@ StoredEvent Journal::append(const std::function<NewEvent(const Identity&)>& buil
         NewEvent ev = build(id);
         StoredEvent row;
         row.created_ms = impl_->clock.now_ms();
-        row.uuid = uuid_v7(row.created_ms);
-        row.timestamp = rfc3339_ms(row.created_ms);
+        std::int64_t happened = ev.timestamp_ms.value_or(row.created_ms);
+        row.uuid = uuid_v7(happened);
+        row.timestamp = rfc3339_ms(happened);
         row.kind = ev.kind;
         row.event = std::move(ev.event);
         row.distinct_id = std::move(ev.distinct_id);

@@ -42,6 +42,9 @@ struct NewEvent {
     std::string distinct_id;
     bool needs_identity = false;
     std::string properties;  // JSON object text
+    // When the event happened, if not now (the compliance adapter's capture
+    // carries a timestamp); the uuid's time prefix follows it too.
+    std::optional<std::int64_t> timestamp_ms;
 };
 
 struct StoredEvent {
