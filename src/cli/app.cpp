@@ -2,18 +2,12 @@
 
 #include <ostream>
 
+#include "cli/auth_commands.h"
 #include "cli/tracking.h"
 #include "cli/usage_commands.h"
+#include "cli/worker_commands.h"
 #include "core/build_info.h"
 #include "core/clock.h"
-#if __has_include("cli/worker_commands.h")
-#include "cli/worker_commands.h"
-#define ARCADE_HAVE_WORKER_COMMANDS 1
-#endif
-#if __has_include("cli/auth_commands.h")
-#include "cli/auth_commands.h"
-#define ARCADE_HAVE_AUTH_COMMANDS 1
-#endif
 
 namespace arcade::cli {
 namespace {
@@ -58,12 +52,8 @@ int run_app(int argc, const char* const* argv, Output& io, const Environ& env, c
         app.footer("Usage tracking: see `arcade usage status`.");
         CommandTable table;
         setup_usage_commands(app, table);
-#ifdef ARCADE_HAVE_AUTH_COMMANDS
         setup_auth_commands(app, table);
-#endif
-#ifdef ARCADE_HAVE_WORKER_COMMANDS
         setup_worker_commands(app, table);
-#endif
         try {
             app.parse(argc, argv);
             const CLI::App* leaf = chosen_command(app, path);

@@ -133,14 +133,19 @@ private:
             lookup_->outcome = PrincipalLookup::Outcome::unauthorized;  // logged out since: stay anonymous
             return *lookup_;
         }
+        const std::optional<std::string> asked_for =
+            identity_ ? std::optional<std::string>(identity_->anon_id) : std::nullopt;
         *lookup_ = lookup_principal(transport_, cfg_.cloud_url, creds->api_key);
         if (lookup_->outcome == PrincipalLookup::Outcome::found) {
             const std::string principal = lookup_->principal_id;
-            bool linked = journal_.link(principal, [&](const store::Identity& before) {
-                return alias_properties(before.anon_id, principal);
-            });
+            // Compare-and-set on the anonymous id: if a logout rotated it
+            // during the lookup, this principal must not claim the new one.
+            bool linked = journal_.link(
+                principal, [&](const store::Identity& before) { return alias_properties(before.anon_id, principal); },
+                asked_for);
             identity_ = journal_.identity();
             if (linked) awaiting_alias_.insert(principal);
+            else if (!identity_ || identity_->principal_id != principal) lookup_->outcome = PrincipalLookup::Outcome::unauthorized;
         }
         return *lookup_;
     }

@@ -255,9 +255,11 @@ Identity Journal::ensure_identity() {
     return impl_->write([&] { return impl_->ensure_identity_locked(); });
 }
 
-bool Journal::link(const std::string& principal, const std::function<std::string(const Identity&)>& alias_properties) {
+bool Journal::link(const std::string& principal, const std::function<std::string(const Identity&)>& alias_properties,
+                   const std::optional<std::string>& expected_anon_id) {
     return impl_->write([&] {
         Identity before = impl_->ensure_identity_locked();
+        if (expected_anon_id && before.anon_id != *expected_anon_id) return false;
         if (before.principal_id == principal) return false;
         if (is_refused_distinct_id(principal) || is_refused_distinct_id(before.anon_id)) return false;
         Identity after{before.anon_id, principal};

@@ -104,8 +104,12 @@ public:
     Identity ensure_identity();
     // Journals `linked` plus the `$create_alias` row (alias → principal) in one
     // transaction; returns false (and writes nothing) when already linked to
-    // `principal` or either id is one PostHog refuses.
-    bool link(const std::string& principal, const std::function<std::string(const Identity&)>& alias_properties);
+    // `principal`, when either id is one PostHog refuses, or when
+    // `expected_anon_id` is given and is no longer the current anonymous id
+    // (a logout rotated it while the principal was being looked up: the new
+    // id belongs to whoever comes next).
+    bool link(const std::string& principal, const std::function<std::string(const Identity&)>& alias_properties,
+              const std::optional<std::string>& expected_anon_id = std::nullopt);
     // Journals `rotated`: a fresh anonymous id, link cleared.
     Identity rotate();
     std::vector<IdentityTransition> identity_history();

@@ -58,8 +58,8 @@ std::vector<SseEvent> SseParser::feed(std::string_view chunk) {
 }
 
 void SseParser::take_line(std::vector<SseEvent>& out) {
-    std::string line = std::move(line_);
-    line_.clear();
+    std::string line;
+    line.swap(line_);
     if (line.empty()) {
         dispatch(out);
         return;

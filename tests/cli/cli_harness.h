@@ -5,9 +5,12 @@
 #include <rapidjson/document.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "store/ship_lock.h"
 #include "support/process.h"
 
 namespace arcade::testing {
@@ -32,6 +35,13 @@ struct Arcade {
         spec.env = env;
         spec.stdin_data = std::move(stdin_data);
         return run_process(spec);
+    }
+
+    // Waits (at most 12 s) until no shipper holds ship.lock, so a test can
+    // change the config dir without racing the shipper its last run started.
+    void wait_idle() const {
+        for (int i = 0; i < 600 && arcade::store::ShipLock::is_held_elsewhere(dir() / "ship.lock"); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 
     // `usage status --json --events`, parsed.

@@ -162,6 +162,7 @@ TEST_CASE("usage purge asks, refuses without a terminal, and leaves no trace", "
     auto refused = a.run({"usage", "purge"});
     CHECK(refused.exit_code == 1);
     CHECK(refused.err.find("--yes") != std::string::npos);
+    a.wait_idle();
     auto contains = [&] {
         for (auto& f : fs::directory_iterator(a.dir()))
             if (slurp(f.path()).find(marker) != std::string::npos) return true;
@@ -187,6 +188,7 @@ TEST_CASE("telemetry trouble never changes a command's status or output", "[cli]
         CHECK(r.err.find("arcade usage:") == std::string::npos);  // no telemetry complaint
     };
     a.run({"--version"});  // make the config dir and show the notice
+    a.wait_idle();
 
     SECTION("corrupt usage.json is rebuilt") {
         std::string content = GENERATE(std::string("garbage"), std::string("[]"), std::string("{\"anon_id\": \"a\"}"),

@@ -1,0 +1,143 @@
+#pragma once
+// End-to-end harness for login/logout and the identity lifecycle: one
+// "machine" (a throwaway ARCADE_WORK_DIR that is also HOME) running the real
+// `arcade` binary (ARCADE_BIN, set by CTest; `arcade-ship` sits beside it and
+// is spawned by the CLI as in production) against a loopback PostHog sink
+// and fake Arcade Cloud. The browser is a script that records the login URL;
+// the test then plays the browser over plain loopback HTTP. Every wait is
+// bounded so a broken build fails instead of hanging.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/journal.h"
+#include "support/process.h"
+
+namespace arcade::testing {
+
+// One loopback HTTP exchange as a browser would see it (no redirects followed).
+struct Page {
+    int status = 0;  // 0 when no answer arrived
+    std::string location;
+    std::string body;
+};
+
+// GET `url` (http://host:port/path?query, host must resolve to loopback:
+// `localhost` is sent to 127.0.0.1) with a bounded wait. Never throws.
+Page http_get(const std::string& url, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// A port on 127.0.0.1 held by a bound socket that never listens, so
+// connecting to it is refused and no other test picks it meanwhile (tests run
+// in parallel). `shareable` sets SO_REUSEADDR, which lets a process that also
+// sets it (arcade's callback server) bind and listen there; otherwise nobody
+// can (an unreachable service).
+class ReservedPort {
+public:
+    explicit ReservedPort(bool shareable);
+    ~ReservedPort();
+    ReservedPort(const ReservedPort&) = delete;
+    ReservedPort& operator=(const ReservedPort&) = delete;
+    int port() const { return port_; }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+private:
+    int fd_ = -1;
+    int port_ = 0;
+};
+
+// A child process whose stdout and stderr go to files, for commands that must
+// run while the test acts (login waiting for its browser). Killed and reaped
+// if still running on destruction.
+class BackgroundProcess {
+public:
+    // Starts `spec.argv` with `spec.env`, stdin on /dev/null; throws
+    // std::runtime_error if it cannot.
+    BackgroundProcess(const ProcessSpec& spec, const std::filesystem::path& output_dir);
+    ~BackgroundProcess();
+    BackgroundProcess(const BackgroundProcess&) = delete;
+    BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+    void send_signal(int sig);
+    // Waits for the exit (SIGKILL and exit_code -1 after `timeout`) and
+    // returns what it printed.
+    ProcessResult finish(std::chrono::milliseconds timeout);
+
+private:
+    pid_t pid_ = -1;
+    std::filesystem::path out_path_;
+    std::filesystem::path err_path_;
+    std::optional<ProcessResult> result_;
+};
+
+// What one `arcade login` driven by the test-as-browser produced.
+struct LoginRun {
+    ProcessResult result;
+    std::string login_url;  // what the CLI handed to $BROWSER ("" if nothing)
+    Page cloud_page;        // the fake cloud's answer (a 302 to the callback)
+    Page callback_page;     // the CLI's answer to the browser
+};
+
+class Machine {
+public:
+    // Tracking on, PostHog at `posthog_url`, Arcade Cloud at `cloud_url`,
+    // $BROWSER recording the URL into the work dir.
+    Machine(const std::string& posthog_url, const std::string& cloud_url);
+    // Lets a shipper the last command spawned finish before the work dir goes.
+    ~Machine();
+    Machine(const Machine&) = delete;
+    Machine& operator=(const Machine&) = delete;
+
+    std::map<std::string, std::string> env;
+
+    const std::filesystem::path& work_dir() const { return tmp_.path(); }
+    std::filesystem::path config_dir() const { return tmp_.path() / ".arcade"; }
+    std::filesystem::path credentials_path() const { return config_dir() / "credentials.yaml"; }
+    // Everything every command run through this object printed, for leak checks.
+    const std::string& transcript() const { return transcript_; }
+
+    // Runs `arcade args…` to completion (bounded).
+    ProcessResult arcade(const std::vector<std::string>& args,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    // Starts `arcade args…` in the background.
+    std::unique_ptr<BackgroundProcess> start_arcade(const std::vector<std::string>& args);
+    // Waits for the URL the CLI gave $BROWSER.
+    std::optional<std::string> wait_for_browser_url(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    bool browser_was_opened() const;
+
+    // `arcade login --port <free> --timeout 20 extra…`, with the test as the
+    // browser: the login URL is fetched from the fake cloud and its redirect
+    // followed to the CLI's callback.
+    LoginRun login(const std::vector<std::string>& extra_args = {});
+
+    // Writes credentials.yaml by hand (another tool, a user with an editor).
+    void write_credentials(const std::string& api_key, const std::string& email) const;
+
+    // The journal as the CLI left it (opened read-only from the test).
+    std::vector<store::StoredEvent> journal_events() const;
+    std::vector<store::IdentityTransition> identity_history() const;
+    std::optional<store::Identity> identity() const;
+
+    // True once no shipper has held ship.lock for a short while (a freshly
+    // spawned one may not have taken it yet); false after `timeout`.
+    bool wait_shipper_idle(std::chrono::milliseconds timeout = std::chrono::seconds(12)) const;
+
+private:
+    TempDir tmp_;
+    std::string transcript_;
+    std::filesystem::path browser_url_file_;
+};
+
+// The command_name of a journal row or sink event's properties (JSON text), or "".
+std::string command_name_of(const std::string& properties_json);
+
+// Whether `haystack` contains `needle`, for key-leak checks over binary files.
+bool file_contains(const std::filesystem::path& path, const std::string& needle);
+
+}  // namespace arcade::testing
