@@ -43,6 +43,7 @@ public:
                 report_.final_scan_top = top;
                 break;
             }
+            if (cancelled()) break;
             if (remaining_ms() < kMinRequestMs) {
                 report_.out_of_time = true;
                 break;
@@ -90,13 +91,18 @@ public:
             }
         }
         report_.remaining = journal_.counts().pending;
-        record_run();
+        if (!report_.cancelled) record_run();  // a cancelled run says nothing about PostHog
         return report_;
     }
 
 private:
     std::int64_t remaining_ms() const {
         return static_cast<std::int64_t>((cfg_.deadline_monotonic_s - clock_.monotonic_s()) * 1000.0);
+    }
+
+    bool cancelled() {
+        if (cfg_.cancel && cfg_.cancel->load()) report_.cancelled = true;
+        return report_.cancelled;
     }
 
     void sleep_ms(std::int64_t ms) {
@@ -151,7 +157,7 @@ private:
     }
 
     struct Posted {
-        bool no_time = false;  // not even tried: the run's deadline came first
+        bool no_time = false;  // stopped without a verdict: deadline reached or cancelled
         Verdict verdict = Verdict::retry;
         http::Response response;
         std::optional<std::int64_t> retry_after_ms;
@@ -166,6 +172,10 @@ private:
         Posted p;
         for (int attempt = 0;; ++attempt) {
             std::int64_t left = remaining_ms();
+            if (cancelled()) {
+                p.no_time = true;
+                return p;
+            }
             if (left < kMinRequestMs) {
                 p.no_time = attempt == 0;
                 return p;
@@ -177,7 +187,12 @@ private:
             req.body = gzip(batch_body(cfg_.api_key, events, rfc3339_ms(clock_.now_ms())));
             req.timeout = std::chrono::milliseconds(std::min<std::int64_t>(5000, left - 100));
             req.connect_timeout = req.timeout;
+            req.cancel = cfg_.cancel;
             p.response = transport_.send(req);
+            if (cancelled()) {
+                p.no_time = true;
+                return p;
+            }
             ++report_.requests;
             p.verdict = classify(p.response);
             p.retry_after_ms.reset();
@@ -186,6 +201,10 @@ private:
             std::int64_t delay = cfg_.retry.next_delay(attempt + 1, p.retry_after_ms);
             if (delay > remaining_ms() - kMinRequestMs) return p;
             sleep_ms(delay);
+            if (cancelled()) {
+                p.no_time = true;
+                return p;
+            }
             ++report_.retries;
         }
     }
@@ -199,7 +218,7 @@ private:
     Sent deliver(const std::vector<Item>& items) {
         Posted p = post(items);
         if (p.no_time) {
-            report_.out_of_time = true;
+            if (!report_.cancelled) report_.out_of_time = true;
             return Sent::stop;
         }
         std::vector<std::int64_t> seqs;

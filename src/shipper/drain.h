@@ -4,6 +4,7 @@
 // and holding every row that carries a principal until that principal's
 // `$create_alias` has been acknowledged. The caller holds ship.lock.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -32,6 +33,9 @@ struct DrainConfig {
     RetryPolicy retry;
     std::function<void(std::int64_t ms)> sleep;            // defaults to a real sleep
     std::function<void(const DrainProgress&)> on_progress;  // after each delivered request
+    // When set and true, the drain stops as soon as possible: no new request,
+    // the one in flight abandoned, nothing counted as a failure.
+    const std::atomic<bool>* cancel = nullptr;
 };
 
 struct DrainReport {
@@ -42,6 +46,7 @@ struct DrainReport {
     std::int64_t remaining = 0;       // rows still pending at the end
     bool failed = false;              // stopped by a delivery failure (backoff applies)
     bool out_of_time = false;         // stopped by the deadline with rows left to send
+    bool cancelled = false;           // stopped because DrainConfig::cancel was set
     std::string error;                // the failure, for `usage status`
     std::int64_t final_scan_top = 0;  // rows above this seq arrived after the last scan
 };

@@ -13,13 +13,63 @@ bool anonymous_event(const store::StoredEvent& row) { return row.kind == "event"
 
 }  // namespace
 
+namespace {
+
+void append_json_string(std::string& out, const std::string& s) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+    out.append(buf.GetString(), buf.GetSize());
+}
+
+// The journal stores properties as a JSON object written by our own code, so
+// the common case splices text instead of parsing and re-serialising every
+// event (the drain's hot loop); anything unusual takes the careful path.
+bool splice_properties(std::string& out, const std::string& props, bool anonymous) {
+    if (props.size() < 2 || props.front() != '{' || props.back() != '}') return false;
+    if (props.find("$process_person_profile") != std::string::npos) return false;
+    if (!anonymous) {
+        out += props;
+        return true;
+    }
+    bool empty = props.find_first_not_of(" \t\r\n", 1) == props.size() - 1;
+    out.append(props, 0, props.size() - 1);
+    out += empty ? "\"$process_person_profile\":false}" : ",\"$process_person_profile\":false}";
+    return true;
+}
+
+}  // namespace
+
 std::string encode_event(const store::StoredEvent& row) {
+    std::string out;
+    out.reserve(row.properties.size() + row.event.size() + row.distinct_id.size() + 160);
+    out += "{\"event\":";
+    append_json_string(out, row.event);
+    out += ",\"distinct_id\":";
+    append_json_string(out, row.distinct_id);
+    out += ",\"uuid\":";
+    append_json_string(out, row.uuid);
+    out += ",\"timestamp\":";
+    append_json_string(out, row.timestamp);
+    out += ",\"properties\":";
+    if (splice_properties(out, row.properties, anonymous_event(row))) {
+        out += '}';
+        return out;
+    }
+    return encode_event_parsed(row);
+}
+
+std::string encode_event_parsed(const store::StoredEvent& row) {
     rapidjson::Document props;
     props.Parse(row.properties.c_str(), row.properties.size());
     if (props.HasParseError() || !props.IsObject()) props.SetObject();
     auto& alloc = props.GetAllocator();
-    props.RemoveMember("$process_person_profile");
-    if (anonymous_event(row)) props.AddMember("$process_person_profile", false, alloc);
+    // Anonymous events are always personless; otherwise a caller's own value
+    // (the compliance adapter passes properties through) is kept.
+    if (anonymous_event(row)) {
+        props.RemoveMember("$process_person_profile");
+        props.AddMember("$process_person_profile", false, alloc);
+    }
 
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -43,9 +93,11 @@ std::string rejection_reason(const store::StoredEvent& row, std::size_t encoded_
     if (row.event.empty()) return "empty event name";
     if (row.distinct_id.find_first_not_of(" \t\r\n") == std::string::npos) return "empty distinct_id";
     if (!is_uuid(row.uuid)) return "invalid uuid";
-    rapidjson::Document props;
-    props.Parse(row.properties.c_str(), row.properties.size());
-    if (props.HasParseError() || !props.IsObject()) return "properties are not a JSON object";
+    // Cheap shape check; the content was validated JSON when it was written.
+    const auto& p = row.properties;
+    auto first = p.find_first_not_of(" \t\r\n");
+    auto last = p.find_last_not_of(" \t\r\n");
+    if (first == std::string::npos || p[first] != '{' || p[last] != '}') return "properties are not a JSON object";
     if (encoded_size > kMaxEventBytes) return "event larger than 900 KiB";
     return "";
 }

@@ -13,6 +13,9 @@ namespace arcade::shipper {
 // gain `"$process_person_profile": false` exactly when the row is an
 // anonymous event (its distinct id is the anonymous id it was recorded under).
 std::string encode_event(const store::StoredEvent& row);
+// The same by parsing and re-serialising the properties (the reference form
+// encode_event's fast path must match byte for byte).
+std::string encode_event_parsed(const store::StoredEvent& row);
 
 // Why PostHog would refuse this row (empty event name or distinct id,
 // invalid uuid, properties not an object, encoded size over 900 KiB), or ""

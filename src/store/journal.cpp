@@ -50,6 +50,7 @@ struct Journal::Impl {
     ConfigPaths paths;
     const Clock& clock;
     SQLite::Database db;
+    Retention retention;
 
     // Runs `fn` inside BEGIN IMMEDIATE; SQLite errors become JournalError.
     template <class Fn>
@@ -336,7 +337,7 @@ StoredEvent Journal::append(const std::function<NewEvent(const Identity&)>& buil
         st.bind(9, row.properties);
         st.exec();
         row.seq = impl_->db.getLastInsertRowid();
-        impl_->enforce_cap(Retention{}.max_pending);
+        impl_->enforce_cap(impl_->retention.max_pending);
         return row;
     });
 }
@@ -379,15 +380,16 @@ std::vector<StoredEvent> Journal::events(std::size_t limit) {
 }
 
 void Journal::mark_sent(const std::vector<std::int64_t>& seqs) {
+    // One statement for the whole batch: a 1000-row batch is one UPDATE, not 1000.
+    std::string list = "[";
+    for (std::size_t i = 0; i < seqs.size(); ++i) list += (i ? "," : "") + std::to_string(seqs[i]);
+    list += "]";
     impl_->write([&] {
-        SQLite::Statement st(impl_->db, "UPDATE events SET state = 'sent', sent_ms = ? WHERE seq = ? AND state = 'pending'");
-        auto now = impl_->clock.now_ms();
-        for (auto seq : seqs) {
-            st.bind(1, now);
-            st.bind(2, seq);
-            st.exec();
-            st.reset();
-        }
+        SQLite::Statement st(impl_->db, "UPDATE events SET state = 'sent', sent_ms = ? "
+                                        "WHERE seq IN (SELECT value FROM json_each(?)) AND state = 'pending'");
+        st.bind(1, impl_->clock.now_ms());
+        st.bind(2, list);
+        st.exec();
     });
 }
 
@@ -426,7 +428,10 @@ void Journal::resolve_identity(const std::vector<std::int64_t>& seqs, const std:
     });
 }
 
-std::int64_t Journal::enforce_retention(const Retention& r) {
+void Journal::set_retention(const Retention& r) { impl_->retention = r; }
+
+std::int64_t Journal::enforce_retention() {
+    const Retention& r = impl_->retention;
     return impl_->write([&] {
         auto now = impl_->clock.now_ms();
         SQLite::Statement old(impl_->db,

@@ -115,6 +115,9 @@ public:
     std::vector<IdentityTransition> identity_history();
 
     // --- events ---------------------------------------------------------
+    // The bounds append() and enforce_retention() apply (default: SPEC §5).
+    void set_retention(const Retention& r);
+
     // Appends one event built from the current identity, in one write
     // transaction with ensure_identity and the pending cap. `build` may be
     // called more than once if the transaction must be retried.
@@ -137,7 +140,7 @@ public:
     // --- bounds, counts, settings ----------------------------------------
     // Drops pending rows over the cap or too old, prunes old sent rows; every
     // drop is counted. Returns how many rows it removed.
-    std::int64_t enforce_retention(const Retention& r = {});
+    std::int64_t enforce_retention();
     QueueCounts counts();
     std::optional<std::string> setting(const std::string& key);
     void set_setting(const std::string& key, const std::optional<std::string>& value);

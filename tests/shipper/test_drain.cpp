@@ -9,6 +9,7 @@
 #include "shipper/identity_link.h"
 #include "support/process.h"
 #include "fake_transport.h"
+#include <rapidjson/document.h>
 
 using namespace arcade;
 using arcade::testing::FakeTransport;
@@ -345,4 +346,22 @@ TEST_CASE("the wire form of an anonymous event marks it personless", "[shipper]"
           R"("timestamp":"2026-11-27T12:40:30.123Z","properties":{"command_name":"usage.status","$process_person_profile":false}})");
     row.distinct_id = "usr_1";
     CHECK(shipper::encode_event(row).find("$process_person_profile") == std::string::npos);
+}
+
+TEST_CASE("the fast wire encoding matches the parse-and-serialise reference byte for byte", "[shipper]") {
+    store::StoredEvent row;
+    row.kind = "event";
+    row.event = "CLI execution \"failed\"\n";
+    row.uuid = "0190a8a0-0000-7000-8000-000000000000";
+    row.timestamp = "2026-11-27T12:40:30.123Z";
+    row.anon_id = "anon-é";
+    row.distinct_id = GENERATE(as<std::string>{}, "anon-é", "usr_1");
+    // Stored properties are written by RapidJSON, so they are in its canonical form.
+    row.properties = GENERATE(as<std::string>{}, "{}", "{\"a\":1,\"b\":[true,null],\"c\":{\"d\":\"\xc3\xa9\\n\"}}",
+                              R"({"command_name":"x","$lib":"arcade-cli"})");
+    CHECK(shipper::encode_event(row) == shipper::encode_event_parsed(row));
+    rapidjson::Document d;
+    d.Parse(shipper::encode_event(row).c_str());
+    REQUIRE_FALSE(d.HasParseError());
+    CHECK(d["properties"].HasMember("$process_person_profile") == (row.distinct_id == row.anon_id));
 }

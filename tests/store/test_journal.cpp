@@ -190,7 +190,8 @@ TEST_CASE("retention bounds drop and count rows", "[store]") {
         for (int i = 0; i < 12; ++i) append(*j, "CLI execution succeeded", "{\"n\":" + std::to_string(i) + "}");
         store::Retention r;
         r.max_pending = 5;
-        j->enforce_retention(r);
+        j->set_retention(r);
+        j->enforce_retention();
         auto pending = j->pending(0, 100);
         REQUIRE(pending.size() == 5);
         CHECK(pending[0].kind == "alias");
