@@ -29,6 +29,7 @@
 #include "cli/tracking.h"
 #include "core/build_info.h"
 #include "core/files.h"
+#include "core/spawn.h"
 #include "http/transport.h"
 #include "shipper/identity_link.h"
 #include "store/journal.h"
@@ -544,43 +545,10 @@ std::optional<std::string> find_program(const std::string& program, const std::s
     }
 }
 
-// Starts `argv` fully detached and does not wait for it: a short-lived
-// intermediate child forks the real one and exits at once, so the browser is
-// re-parented to init and never becomes our zombie. False when fork fails.
+// Starts `argv` detached, never becoming our zombie although login goes on.
 bool launch_detached(const std::vector<std::string>& argv) {
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t child = ::fork();
-    if (child < 0) return false;
-    if (child == 0) {
-        // Only async-signal-safe calls from here on.
-        pid_t grandchild = ::fork();
-        if (grandchild != 0) ::_exit(grandchild < 0 ? 1 : 0);
-        ::setsid();
-        int devnull = ::open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            ::dup2(devnull, 0);
-            ::dup2(devnull, 1);
-            ::dup2(devnull, 2);
-        }
-        // The listening socket is close-on-exec already; this also covers
-        // anything a library opened without it.
-        ::syscall(SYS_close_range, 3U, ~0U, 0U);
-        struct sigaction dfl {};
-        dfl.sa_handler = SIG_DFL;
-        sigemptyset(&dfl.sa_mask);
-        for (int sig : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT}) ::sigaction(sig, &dfl, nullptr);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::execv(args[0], args.data());
-        ::_exit(127);
-    }
-    int status = 0;
-    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (argv.empty()) return false;
+    return spawn_detached(argv[0], std::vector<std::string>(argv.begin() + 1, argv.end()), Reap::by_init);
 }
 
 // Opens `url` like Python's webbrowser module: each `:`-separated entry of
