@@ -312,3 +312,42 @@ TEST_CASE("16 processes appending at once lose nothing and never leave usage.jso
     CHECK(reads > 0);
     CHECK(bad_reads == 0);
 }
+
+TEST_CASE("usage status uses colour only on a terminal, and never with NO_COLOR", "[cli]") {
+    Arcade a;
+    a.run({"--version"});
+    ProcessSpec spec;
+    spec.argv = {Arcade::binary(), "usage", "status"};
+    spec.env = a.env;
+    spec.env["TERM"] = "xterm";
+    auto tty = run_in_terminal(spec);
+    CHECK(tty.exit_code == 0);
+    CHECK(tty.out.find("\x1b[") != std::string::npos);
+    spec.env["NO_COLOR"] = "1";
+    auto no_color = run_in_terminal(spec);
+    CHECK(no_color.exit_code == 0);
+    CHECK(no_color.out.find("Usage tracking") != std::string::npos);
+    CHECK(no_color.out.find("\x1b[") == std::string::npos);
+}
+
+TEST_CASE("usage purge asks for confirmation at a terminal", "[cli]") {
+    Arcade a;
+    a.run({"--version"});
+    a.wait_idle();
+    ProcessSpec spec;
+    spec.argv = {Arcade::binary(), "usage", "purge"};
+    spec.env = a.env;
+    SECTION("no keeps everything") {
+        auto r = run_in_terminal(spec, "n\n");
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.find("[y/N]") != std::string::npos);
+        CHECK(r.out.find("Nothing deleted") != std::string::npos);
+        CHECK(a.status()["queue"]["pending"].GetInt() >= 1);
+    }
+    SECTION("yes purges") {
+        auto r = run_in_terminal(spec, "y\n");
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.find("Purged") != std::string::npos);
+        CHECK(a.events(a.status()).empty());
+    }
+}

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -12,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace arcade::testing {
 namespace {
@@ -100,6 +103,54 @@ ProcessResult run_process(const ProcessSpec& spec) {
     if (killed) result.exit_code = -1;
     else if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
     else if (WIFSIGNALED(status)) result.exit_code = 128 + WTERMSIG(status);
+    return result;
+}
+
+ProcessResult run_in_terminal(const ProcessSpec& spec, const std::string& typed) {
+    int master = -1, slave = -1;
+    if (::openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) throw std::runtime_error("openpty failed");
+    auto args = spec.argv;
+    auto envs = flatten(spec.env);
+    auto argv = pointers(args);
+    auto envp = pointers(envs);
+    pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        ::close(master);
+        ::setsid();
+        ::ioctl(slave, TIOCSCTTY, 0);
+        ::dup2(slave, 0);
+        ::dup2(slave, 1);
+        ::dup2(slave, 2);
+        if (slave > 2) ::close(slave);
+        ::execve(argv[0], argv.data(), envp.data());
+        ::_exit(127);
+    }
+    ::close(slave);
+    if (!typed.empty()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        [[maybe_unused]] auto n = ::write(master, typed.data(), typed.size());
+    }
+    ProcessResult result;
+    auto deadline = std::chrono::steady_clock::now() + spec.timeout;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            ::kill(pid, SIGKILL);
+            break;
+        }
+        pollfd fd{master, POLLIN, 0};
+        int r = ::poll(&fd, 1, static_cast<int>(left.count()));
+        if (r < 0 && errno == EINTR) continue;
+        char buf[4096];
+        ssize_t n = ::read(master, buf, sizeof buf);
+        if (n <= 0) break;  // EIO once the child side is closed
+        result.out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(master);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
     return result;
 }
 

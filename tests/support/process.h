@@ -27,6 +27,11 @@ struct ProcessSpec {
 
 ProcessResult run_process(const ProcessSpec& spec);
 
+// Runs the process with stdin, stdout and stderr on a new pseudo-terminal,
+// as a person at a terminal would; `typed` is written to it after a short
+// pause. Output is what the terminal showed (stdout and stderr together).
+ProcessResult run_in_terminal(const ProcessSpec& spec, const std::string& typed = "");
+
 // Starts a process without waiting; returns its pid (stdio on /dev/null).
 int start_process(const ProcessSpec& spec);
 
