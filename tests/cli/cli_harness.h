@@ -55,6 +55,8 @@ struct Arcade {
     }
 
     // Events recorded so far, excluding the `usage status` calls used to look.
+    // The pointers point into `status`, which must outlive them.
+    std::vector<const rapidjson::Value*> events(rapidjson::Document&&) const = delete;
     std::vector<const rapidjson::Value*> events(const rapidjson::Document& status) const {
         std::vector<const rapidjson::Value*> out;
         for (auto& e : status["events"].GetArray()) {

@@ -53,7 +53,8 @@ TEST_CASE("a failing command keeps its own exit status and records a scrubbed er
     CHECK(r.exit_code == 2);
     CHECK(r.out.empty());
     CHECK_FALSE(r.err.empty());
-    auto ev = a.events(a.status());
+    auto status_1 = a.status();
+    auto ev = a.events(status_1);
     REQUIRE(ev.size() == 1);
     CHECK(std::string((*ev[0])["event"].GetString()) == "CLI execution failed");
     auto msg = prop(*ev[0], "error_message");
@@ -98,7 +99,8 @@ TEST_CASE("usage disable drops pending events and persists; enable turns trackin
     CHECK(a.events(s).empty());
     CHECK(a.run({"usage", "enable"}).exit_code == 0);
     a.run({"--version"});
-    auto ev = a.events(a.status());
+    auto status_2 = a.status();
+    auto ev = a.events(status_2);
     REQUIRE(ev.size() == 2);
     CHECK(prop(*ev[0], "command_name") == "usage.enable");
     CHECK(prop(*ev[1], "command_name") == "version");
@@ -267,7 +269,8 @@ TEST_CASE("telemetry trouble never changes a command's status or output", "[cli]
         auto r = a.run(args);
         CHECK(r.exit_code == 2);
         CHECK_FALSE(r.err.empty());
-        auto ev = a.events(a.status());
+        auto status_3 = a.status();
+        auto ev = a.events(status_3);
         REQUIRE_FALSE(ev.empty());
         auto msg = prop(*ev.back(), "error_message");
         CHECK_FALSE(msg.empty());
@@ -348,6 +351,7 @@ TEST_CASE("usage purge asks for confirmation at a terminal", "[cli]") {
         auto r = run_in_terminal(spec, "y\n");
         CHECK(r.exit_code == 0);
         CHECK(r.out.find("Purged") != std::string::npos);
-        CHECK(a.events(a.status()).empty());
+        auto status_4 = a.status();
+        CHECK(a.events(status_4).empty());
     }
 }
