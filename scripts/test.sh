@@ -11,5 +11,11 @@ for preset in dev asan; do
   cmake --preset "$preset" -DARCADE_WERROR=ON >/dev/null
   cmake --build --preset "$preset" -j "$jobs"
   echo "== $preset tests"
-  ctest --preset "$preset" -j "$jobs" --timeout 300
+  ctest --preset "$preset" -j "$jobs" --timeout 600
 done
+
+echo "== fuzzing (${FUZZ_SECONDS:-60} s per target)"
+scripts/fuzz.sh
+
+echo "== package: build, install, run, purge"
+scripts/test-package.sh

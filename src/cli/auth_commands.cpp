@@ -30,6 +30,7 @@
 #include "core/build_info.h"
 #include "core/files.h"
 #include "core/spawn.h"
+#include "core/utf8.h"
 #include "http/transport.h"
 #include "shipper/identity_link.h"
 #include "store/journal.h"
@@ -219,9 +220,11 @@ CallbackVerdict judge_callback(const RequestLine& request, std::string_view expe
         v.outcome = Outcome::wrong_state;
         return v;
     }
+    // Ill-formed UTF-8 counts as missing: yaml-cpp would rewrite it on save,
+    // so the stored key would not be the one Arcade Cloud issued.
     auto field = [&](const char* name) {
         auto it = params.find(name);
-        return it == params.end() ? std::string() : it->second;
+        return it == params.end() || !is_valid_utf8(it->second) ? std::string() : it->second;
     };
     v.credentials.api_key = field("api_key");
     v.credentials.email = field("email");

@@ -152,33 +152,6 @@ std::string redact_tokens(const std::string& text) {
 
 }  // namespace
 
-std::string valid_utf8(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    std::size_t i = 0;
-    while (i < s.size()) {
-        auto c = static_cast<unsigned char>(s[i]);
-        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-        bool ok = len > 0 && i + len <= s.size();
-        for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 0x2;
-        if (ok && len > 1) {
-            std::uint32_t cp = c & (0x7f >> len);
-            for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
-            static constexpr std::array<std::uint32_t, 5> min = {0, 0, 0x80, 0x800, 0x10000};
-            ok = cp >= min[len] && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
-        }
-        if (ok && c < 0x20 && c != '\n' && c != '\t') ok = false;  // control characters
-        if (ok) {
-            out.append(s.substr(i, len));
-            i += len;
-        } else {
-            out.append("\xef\xbf\xbd");
-            ++i;
-        }
-    }
-    return out;
-}
-
 std::string scrub_error_message(std::string_view message, std::string_view home_dir) {
     std::string text = replace_home(message.substr(0, kScanLimit), home_dir);
     text = redact_after_markers(text);

@@ -7,13 +7,14 @@
 #include <string>
 #include <string_view>
 
+#include "core/utf8.h"
+
 namespace arcade::cli {
 
 inline constexpr std::size_t kMaxErrorMessageChars = 300;
 
 std::string scrub_error_message(std::string_view message, std::string_view home_dir);
 
-// `text` with every invalid UTF-8 sequence replaced by U+FFFD.
-std::string valid_utf8(std::string_view text);
+using arcade::valid_utf8;
 
 }  // namespace arcade::cli

@@ -221,7 +221,7 @@ void write_json_status(Context& ctx, const Status& s, bool with_events) {
             opt_str(e.dead_reason);
             w.Key("properties");
             rapidjson::Document props;
-            props.Parse(e.properties.c_str(), e.properties.size());
+            props.Parse<rapidjson::kParseIterativeFlag>(e.properties.c_str(), e.properties.size());
             if (props.HasParseError()) w.Null();
             else props.Accept(w);
             w.EndObject();
@@ -284,7 +284,7 @@ void write_text_status(Context& ctx, const Status& s, bool with_events) {
         if (s.events.empty()) o << "  (none)\n";
         for (const auto& e : s.events) {
             rapidjson::Document props;
-            props.Parse(e.properties.c_str(), e.properties.size());
+            props.Parse<rapidjson::kParseIterativeFlag>(e.properties.c_str(), e.properties.size());
             std::string command;
             if (!props.HasParseError() && props.IsObject() && props.HasMember("command_name") &&
                 props["command_name"].IsString())

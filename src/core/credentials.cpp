@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "core/files.h"
+#include "core/utf8.h"
 
 namespace arcade {
 
@@ -20,7 +21,8 @@ std::optional<Credentials> load_credentials(const std::filesystem::path& path) {
         creds.api_key = api["key"].as<std::string>();
         YAML::Node user = cloud["user"];
         if (user.IsMap() && user["email"].IsScalar()) creds.email = user["email"].as<std::string>();
-        if (creds.api_key.empty()) return std::nullopt;
+        // yaml-cpp would rewrite ill-formed bytes on save: such a key is not usable.
+        if (creds.api_key.empty() || !is_valid_utf8(creds.api_key) || !is_valid_utf8(creds.email)) return std::nullopt;
         return creds;
     } catch (const std::exception&) {
         return std::nullopt;

@@ -90,7 +90,9 @@ std::optional<std::int64_t> parse_http_date(std::string_view s) {
     // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
     static const std::array<const char*, 12> months = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    if (s.size() != 29 || s[3] != ',' || s.substr(26) != "GMT") return std::nullopt;
+    if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' || s[19] != ':' ||
+        s[22] != ':' || s[25] != ' ' || s.substr(26) != "GMT")
+        return std::nullopt;
     int d, y, h, mi, sec;
     if (!digits(s, 5, 2, d) || !digits(s, 12, 4, y) || !digits(s, 17, 2, h) || !digits(s, 20, 2, mi) ||
         !digits(s, 23, 2, sec))

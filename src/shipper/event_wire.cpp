@@ -61,7 +61,7 @@ std::string encode_event(const store::StoredEvent& row) {
 
 std::string encode_event_parsed(const store::StoredEvent& row) {
     rapidjson::Document props;
-    props.Parse(row.properties.c_str(), row.properties.size());
+    props.Parse<rapidjson::kParseIterativeFlag>(row.properties.c_str(), row.properties.size());
     if (props.HasParseError() || !props.IsObject()) props.SetObject();
     auto& alloc = props.GetAllocator();
     // Anonymous events are always personless; otherwise a caller's own value

@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include "core/build_info.h"
+#include "store/identity_file.h"
 
 namespace arcade::shipper {
 
@@ -28,12 +29,14 @@ PrincipalLookup lookup_principal(http::Transport& transport, const std::string& 
         return out;
     }
     rapidjson::Document doc;
-    doc.Parse(resp.body.c_str(), resp.body.size());
+    // Iterative: a hostile server's nested brackets must not exhaust the stack.
+    doc.Parse<rapidjson::kParseIterativeFlag>(resp.body.c_str(), resp.body.size());
     if (!doc.HasParseError() && doc.IsObject()) {
         auto data = doc.FindMember("data");
         if (data != doc.MemberEnd() && data->value.IsObject()) {
             auto pid = data->value.FindMember("principal_id");
-            if (pid != data->value.MemberEnd() && pid->value.IsString() && pid->value.GetStringLength() > 0) {
+            if (pid != data->value.MemberEnd() && pid->value.IsString() &&
+                store::is_usable_distinct_id({pid->value.GetString(), pid->value.GetStringLength()})) {
                 out.outcome = PrincipalLookup::Outcome::found;
                 out.principal_id.assign(pid->value.GetString(), pid->value.GetStringLength());
                 return out;

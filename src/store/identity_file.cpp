@@ -9,17 +9,18 @@
 #include <cctype>
 
 #include "core/files.h"
+#include "core/utf8.h"
 
 namespace arcade::store {
 namespace {
 
 constexpr std::size_t kMaxIdLength = 200;  // PostHog truncates distinct ids here
 
-bool usable_id(std::string_view id) {
-    return !id.empty() && id.size() <= kMaxIdLength && !is_refused_distinct_id(id);
-}
-
 }  // namespace
+
+bool is_usable_distinct_id(std::string_view id) {
+    return !id.empty() && id.size() <= kMaxIdLength && is_valid_utf8(id) && !is_refused_distinct_id(id);
+}
 
 bool is_refused_distinct_id(std::string_view raw) {
     std::string_view id = raw;
@@ -42,18 +43,19 @@ bool is_refused_distinct_id(std::string_view raw) {
 
 std::optional<Identity> parse_identity_json(std::string_view text) {
     rapidjson::Document doc;
-    doc.Parse(text.data(), text.size());
+    // Iterative: a hostile file of nested brackets must not exhaust the stack.
+    doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
     if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
     auto anon = doc.FindMember("anon_id");
     if (anon == doc.MemberEnd() || !anon->value.IsString()) return std::nullopt;
     Identity id;
     id.anon_id.assign(anon->value.GetString(), anon->value.GetStringLength());
-    if (!usable_id(id.anon_id)) return std::nullopt;
+    if (!is_usable_distinct_id(id.anon_id)) return std::nullopt;
     auto linked = doc.FindMember("linked_principal_id");
     if (linked == doc.MemberEnd()) return std::nullopt;
     if (linked->value.IsString()) {
         std::string principal(linked->value.GetString(), linked->value.GetStringLength());
-        if (!usable_id(principal)) return std::nullopt;
+        if (!is_usable_distinct_id(principal)) return std::nullopt;
         id.principal_id = std::move(principal);
     } else if (!linked->value.IsNull()) {
         return std::nullopt;

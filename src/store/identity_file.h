@@ -27,5 +27,8 @@ std::string format_identity_json(const Identity& id);
 std::optional<Identity> read_identity_file(const std::filesystem::path& path);
 // True when `id` is one PostHog refuses to merge (empty, `null`, `anonymous`, `0`, …).
 bool is_refused_distinct_id(std::string_view id);
+// True when `id` may be an anonymous id or a principal: non-empty, at most
+// 200 bytes (PostHog truncates there), valid UTF-8, not refused.
+bool is_usable_distinct_id(std::string_view id);
 
 }  // namespace arcade::store

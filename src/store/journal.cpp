@@ -262,7 +262,7 @@ bool Journal::link(const std::string& principal, const std::function<std::string
         Identity before = impl_->ensure_identity_locked();
         if (expected_anon_id && before.anon_id != *expected_anon_id) return false;
         if (before.principal_id == principal) return false;
-        if (is_refused_distinct_id(principal) || is_refused_distinct_id(before.anon_id)) return false;
+        if (!is_usable_distinct_id(principal) || is_refused_distinct_id(before.anon_id)) return false;
         Identity after{before.anon_id, principal};
         impl_->insert_transition("linked", after);
         auto now = impl_->clock.now_ms();

@@ -102,7 +102,8 @@ ApiResult<http::Response> send(http::Transport& transport, const Call& call, con
 }
 
 bool parse_json(std::string_view body, rapidjson::Document& doc) {
-    doc.Parse(body.data(), body.size());
+    // Iterative: a hostile server's nested brackets must not exhaust the stack.
+    doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
     return !doc.HasParseError();
 }
 
