@@ -86,7 +86,7 @@ TEST_CASE("opt-outs write nothing at all", "[cli]") {
     CHECK_FALSE(fs::exists(a.dir()));
 }
 
-TEST_CASE("usage disable drops pending events and persists; enable turns tracking back on", "[cli]") {
+TEST_CASE("usage disable drops pending events and persists, enable turns tracking back on", "[cli]") {
     Arcade a;
     a.run({"--version"});
     auto off = a.run({"usage", "disable"});

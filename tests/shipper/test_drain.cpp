@@ -154,7 +154,7 @@ TEST_CASE("Retry-After is honoured as a floor for the retry delay", "[shipper]")
     CHECK(rig.sleeps[0] >= 3000);
 }
 
-TEST_CASE("400 isolates the offending rows by splitting; only they are dead-lettered", "[shipper]") {
+TEST_CASE("400 isolates the offending rows by splitting, only they are dead-lettered", "[shipper]") {
     Rig rig;
     std::vector<std::string> uuids;
     for (int i = 0; i < 10; ++i) uuids.push_back(rig.add().uuid);

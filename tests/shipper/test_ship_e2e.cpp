@@ -165,7 +165,7 @@ TEST_CASE("a shipper facing a server that never answers exits within 10 s", "[sh
     CHECK(a.run({"--version"}).exit_code == 0);
 }
 
-TEST_CASE("kill -9 of the shipper mid-batch loses nothing; only the in-flight batch may repeat", "[shipper]") {
+TEST_CASE("kill -9 of the shipper mid-batch loses nothing, only the in-flight batch may repeat", "[shipper]") {
     PostHogSink sink;
     sink.script({Step{Step::respond, 200, "", "", 3000ms}});  // the first batch is answered slowly
     sink.start();
