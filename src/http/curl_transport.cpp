@@ -1,6 +1,13 @@
 // The one file that speaks libcurl. CURLcode never leaves it: callers see
 // http::Response with a Failure kind and a message.
+//
+// libcurl is loaded with dlopen the first time a transport is made, not at
+// process start: linking it pulls in ~30 shared libraries (TLS, Kerberos,
+// LDAP, …) whose loading and relocation were most of every `arcade`
+// invocation's cost, while most invocations never touch the network (the
+// detached arcade-ship does). The header still gives every call its type.
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cctype>
@@ -17,6 +24,58 @@ std::optional<std::string> Response::header(std::string_view lower_name) const {
 }
 
 namespace {
+
+// The libcurl entry points this file uses, resolved from libcurl.so.4.
+struct CurlApi {
+    decltype(&::curl_global_init) global_init = nullptr;
+    decltype(&::curl_easy_init) init = nullptr;
+    decltype(&::curl_easy_cleanup) cleanup = nullptr;
+    decltype(&::curl_easy_reset) reset = nullptr;
+    decltype(&::curl_easy_setopt) setopt = nullptr;
+    decltype(&::curl_easy_perform) perform = nullptr;
+    decltype(&::curl_easy_getinfo) getinfo = nullptr;
+    decltype(&::curl_easy_strerror) strerror = nullptr;
+    decltype(&::curl_slist_append) slist_append = nullptr;
+    decltype(&::curl_slist_free_all) slist_free_all = nullptr;
+    std::string error;  // why loading failed; empty when usable
+
+    bool usable() const { return error.empty(); }
+};
+
+template <class Fn>
+bool resolve(void* lib, const char* name, Fn& out) {
+    out = reinterpret_cast<Fn>(::dlsym(lib, name));
+    return out != nullptr;
+}
+
+CurlApi load_curl() {
+    CurlApi api;
+    // The soname of the ABI the header describes (Debian's libcurl4).
+    void* lib = ::dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) {
+        const char* why = ::dlerror();
+        api.error = std::string("libcurl is not available: ") + (why ? why : "libcurl.so.4 not found");
+        return api;
+    }
+    bool ok = resolve(lib, "curl_global_init", api.global_init) && resolve(lib, "curl_easy_init", api.init) &&
+              resolve(lib, "curl_easy_cleanup", api.cleanup) && resolve(lib, "curl_easy_reset", api.reset) &&
+              resolve(lib, "curl_easy_setopt", api.setopt) && resolve(lib, "curl_easy_perform", api.perform) &&
+              resolve(lib, "curl_easy_getinfo", api.getinfo) && resolve(lib, "curl_easy_strerror", api.strerror) &&
+              resolve(lib, "curl_slist_append", api.slist_append) &&
+              resolve(lib, "curl_slist_free_all", api.slist_free_all);
+    if (!ok) {
+        api.error = "libcurl.so.4 lacks an expected function";
+        return api;
+    }
+    if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) api.error = "libcurl could not be initialised";
+    return api;
+}
+
+// Loaded once per process and kept (never dlclose'd: libcurl keeps global state).
+const CurlApi& curl() {
+    static const CurlApi api = load_curl();
+    return api;
+}
 
 struct Transfer {
     std::string* body = nullptr;
@@ -66,13 +125,11 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 class CurlTransport final : public Transport {
 public:
-    explicit CurlTransport(std::string user_agent) : user_agent_(std::move(user_agent)) {
-        static std::once_flag once;
-        std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-        handle_ = curl_easy_init();
+    explicit CurlTransport(std::string user_agent) : user_agent_(std::move(user_agent)), api_(curl()) {
+        if (api_.usable()) handle_ = api_.init();
     }
     ~CurlTransport() override {
-        if (handle_) curl_easy_cleanup(handle_);
+        if (handle_) api_.cleanup(handle_);
     }
 
     Response send(const Request& req) override { return perform(req, nullptr); }
@@ -83,66 +140,66 @@ private:
         Response resp;
         if (!handle_) {
             resp.failure = Failure::other;
-            resp.error = "could not initialise libcurl";
+            resp.error = api_.usable() ? "could not initialise libcurl" : api_.error;
             return resp;
         }
         CURL* h = handle_;
-        curl_easy_reset(h);
+        api_.reset(h);
         Transfer t;
         t.body = &resp.body;
         t.sink = sink;
         t.headers = &resp.headers;
         t.cancel = req.cancel;
 
-        curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent_.c_str());
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 15L);
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 5L);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, &t);
-        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
-        if (sink) curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 1024L);
+        api_.setopt(h, CURLOPT_URL, req.url.c_str());
+        api_.setopt(h, CURLOPT_NOSIGNAL, 1L);
+        api_.setopt(h, CURLOPT_USERAGENT, user_agent_.c_str());
+        api_.setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+        api_.setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+        api_.setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        api_.setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+        api_.setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
+        api_.setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
+        api_.setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+        api_.setopt(h, CURLOPT_TCP_KEEPIDLE, 15L);
+        api_.setopt(h, CURLOPT_TCP_KEEPINTVL, 5L);
+        api_.setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+        api_.setopt(h, CURLOPT_WRITEDATA, &t);
+        api_.setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+        api_.setopt(h, CURLOPT_HEADERDATA, &t);
+        api_.setopt(h, CURLOPT_NOPROGRESS, 0L);
+        api_.setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        api_.setopt(h, CURLOPT_XFERINFODATA, &t);
+        if (sink) api_.setopt(h, CURLOPT_BUFFERSIZE, 1024L);
 
         curl_slist* headers = nullptr;
         bool has_expect = false;
         for (const auto& [name, value] : req.headers) {
             std::string line = name + ": " + value;
-            headers = curl_slist_append(headers, line.c_str());
+            headers = api_.slist_append(headers, line.c_str());
             if (name == "Expect") has_expect = true;
         }
-        if (!has_expect) headers = curl_slist_append(headers, "Expect:");
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+        if (!has_expect) headers = api_.slist_append(headers, "Expect:");
+        api_.setopt(h, CURLOPT_HTTPHEADER, headers);
 
         if (req.method == "GET") {
-            curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+            api_.setopt(h, CURLOPT_HTTPGET, 1L);
         } else {
-            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+            api_.setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
             if (req.method != "DELETE" || !req.body.empty()) {
-                curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
-                curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+                api_.setopt(h, CURLOPT_POSTFIELDS, req.body.data());
+                api_.setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
             }
         }
 
-        CURLcode rc = curl_easy_perform(h);
+        CURLcode rc = api_.perform(h);
         long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        curl_slist_free_all(headers);
+        api_.getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        api_.slist_free_all(headers);
         resp.status = static_cast<int>(status);
 
         if (rc != CURLE_OK && !(t.sink_stopped && rc == CURLE_WRITE_ERROR)) {
-            resp.error = curl_easy_strerror(rc);
+            resp.error = api_.strerror(rc);
             switch (rc) {
                 case CURLE_COULDNT_CONNECT:
                 case CURLE_COULDNT_RESOLVE_HOST:
@@ -160,6 +217,7 @@ private:
     }
 
     std::string user_agent_;
+    const CurlApi& api_;
     CURL* handle_ = nullptr;
 };
 
