@@ -18,6 +18,25 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
     return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
 
+struct Civil {
+    std::int64_t year;
+    unsigned month, day;
+};
+
+// The inverse of days_from_civil (same source). Pure arithmetic: unlike
+// gmtime_r, it never makes glibc read /etc/localtime.
+Civil civil_from_days(std::int64_t z) {
+    z += 719468;
+    const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    return {static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2), m, d};
+}
+
 bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
     if (pos + n > s.size()) return false;
     out = 0;
@@ -33,12 +52,12 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
 std::string rfc3339_ms(std::int64_t unix_ms) {
     std::int64_t secs = unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
     auto ms = static_cast<int>(unix_ms - secs * 1000);
-    std::time_t t = static_cast<std::time_t>(secs);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
+    std::int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+    auto in_day = static_cast<int>(secs - days * 86400);
+    Civil date = civil_from_days(days);
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(date.year),
+                  date.month, date.day, in_day / 3600, in_day / 60 % 60, in_day % 60, ms);
     return buf;
 }
 

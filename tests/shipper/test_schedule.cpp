@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <ctime>
+
 #include "core/time_format.h"
 #include "shipper/schedule.h"
 
@@ -72,4 +75,22 @@ TEST_CASE("time formats round-trip and convert offsets to UTC", "[shipper]") {
     CHECK(rfc3339_ms(*parse_rfc3339("2026-11-27T12:40:30.1Z")) == "2026-11-27T12:40:30.100Z");
     CHECK_FALSE(parse_rfc3339("2026-11-27T12:40:30"));
     CHECK_FALSE(parse_rfc3339("yesterday"));
+}
+
+TEST_CASE("rfc3339_ms agrees with gmtime_r across leap days, centuries and negative times", "[shipper]") {
+    CHECK(rfc3339_ms(951782400000) == "2000-02-29T00:00:00.000Z");
+    CHECK(rfc3339_ms(4107542399999) == "2100-02-28T23:59:59.999Z");
+    CHECK(rfc3339_ms(4107542400000) == "2100-03-01T00:00:00.000Z");
+    CHECK(rfc3339_ms(-1) == "1969-12-31T23:59:59.999Z");
+    // Every ~1.3 days from 1900 to 2200, plus odd milliseconds.
+    for (std::int64_t ms = -2208988800000; ms < 7258118400000; ms += 113'777'777) {
+        std::time_t t = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char want[96];
+        std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms - std::int64_t{t} * 1000));
+        REQUIRE(rfc3339_ms(ms) == want);
+        REQUIRE(parse_rfc3339(want) == ms);
+    }
 }
