@@ -37,12 +37,10 @@ struct Arcade {
         return run_process(spec);
     }
 
-    // Waits (at most 12 s) until no shipper holds ship.lock, so a test can
-    // change the config dir without racing the shipper its last run started.
-    void wait_idle() const {
-        for (int i = 0; i < 600 && arcade::store::ShipLock::is_held_elsewhere(dir() / "ship.lock"); ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    // Waits (at most 12 s) until the shippers this work dir's CLI runs
+    // started are gone, so a test can change the config dir without racing
+    // one (including one that has not taken ship.lock yet).
+    void wait_idle() const { CHECK(wait_detached_gone(tmp.path())); }
 
     // `usage status --json --events`, parsed.
     rapidjson::Document status() const {

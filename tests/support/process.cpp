@@ -214,4 +214,41 @@ std::string slurp(const std::filesystem::path& path) {
     return ss.str();
 }
 
+namespace {
+
+int processes_for_work_dir(const std::string& needle) {
+    int found = 0;
+    const int self = ::getpid();
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+        if (std::stoi(name) == self) continue;
+        std::string env_block = slurp(entry.path() / "environ");  // "" for zombies and vanished processes
+        std::size_t pos = 0;
+        while (pos < env_block.size()) {
+            std::size_t end = env_block.find('\0', pos);
+            if (end == std::string::npos) end = env_block.size();
+            if (env_block.compare(pos, end - pos, needle) == 0) {
+                ++found;
+                break;
+            }
+            pos = end + 1;
+        }
+    }
+    return found;
+}
+
+}  // namespace
+
+bool wait_detached_gone(const std::filesystem::path& work_dir, std::chrono::milliseconds timeout) {
+    const std::string needle = "ARCADE_WORK_DIR=" + work_dir.string();
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (processes_for_work_dir(needle) > 0) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return true;
+}
+
 }  // namespace arcade::testing

@@ -55,6 +55,14 @@ std::string env_path(const char* name);
 // PostHog at `posthog_url` (a closed loopback port when empty).
 std::map<std::string, std::string> arcade_env(const std::filesystem::path& work_dir, const std::string& posthog_url = "");
 
+// Waits until no process is left whose environment holds
+// ARCADE_WORK_DIR=`work_dir` (the detached shippers a test's CLI runs
+// started, including a fork that has not exec'd yet); false on timeout.
+// Unlike probing ship.lock this also covers a shipper that has not taken the
+// lock yet, and never takes the lock itself.
+bool wait_detached_gone(const std::filesystem::path& work_dir,
+                        std::chrono::milliseconds timeout = std::chrono::milliseconds(12000));
+
 // Reads a whole file ("" when missing).
 std::string slurp(const std::filesystem::path& path);
 
