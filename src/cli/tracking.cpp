@@ -33,6 +33,11 @@ const char* const kPrivacyNotice =
 
 namespace {
 
+// ~40 commands' worth of frames: the bigger the WAL, the more every command
+// reads when it opens the journal; the smaller, the more often one of them
+// pays a checkpoint's fsyncs while offline (docs/PERFORMANCE.md).
+constexpr int kCliWalFrames = 200;
+
 const char* runtime_version() {
 #if defined(__clang__)
     return "clang " __clang_version__;
@@ -152,12 +157,14 @@ void record_invocation(const Invocation& inv, const Environ& env, const std::opt
             if (decision.debug) err << "arcade usage: no usable config directory\n";
             return;
         }
+        store::prefault_for_append();
         auto open = store::Journal::open(*paths, system_clock(), store::OpenMode::read_write);
         if (!open.journal) {
             if (decision.debug) err << "arcade usage: " << open.reason << "\n";
             return;
         }
         store::Journal& journal = *open.journal;
+        journal.limit_wal(kCliWalFrames);
         if (journal.setting("tracking_disabled")) {
             if (decision.debug) err << "arcade usage: tracking off: disabled by `arcade usage disable`\n";
             return;
@@ -176,8 +183,12 @@ void record_invocation(const Invocation& inv, const Environ& env, const std::opt
         if (!journal.setting("notice_shown") && journal.claim_first_run_notice()) err << kPrivacyNotice;
 
         auto now = system_clock().now_ms();
-        if (!shipper::backoff_in_force(journal, now) && !store::ShipLock::is_held_elsewhere(paths->ship_lock()))
-            spawn_detached(shipper_path(), {});
+        bool start_shipper =
+            !shipper::backoff_in_force(journal, now) && !store::ShipLock::is_held_elsewhere(paths->ship_lock());
+        // Closed before forking: after fork every page the parent writes is
+        // copied, and closing the journal writes to many.
+        open.journal.reset();
+        if (start_shipper) spawn_detached(shipper_path(), {});
     } catch (const std::exception& e) {
         if (decision.debug) err << "arcade usage: " << e.what() << "\n";
     }

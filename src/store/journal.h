@@ -155,9 +155,21 @@ public:
     // bytes from the database file, WAL and free pages.
     void purge(bool all);
 
-    // Copies committed WAL content into the database file without waiting
-    // for readers (the shipper calls it; CLI processes never checkpoint on close).
+    // Copies the WAL into the database file and truncates it, then starts a
+    // fresh WAL with one small write. Never waits for other connections: if
+    // one is busy it does what it can. The shipper calls it when it is done,
+    // so the next CLI process neither replays old frames when it opens the
+    // journal nor pays the fsyncs a fresh WAL costs (docs/JOURNAL.md).
     void checkpoint();
+
+    // Short-lived writers (the CLI) keep the WAL under `frames` frames: a
+    // commit that leaves more runs a truncating checkpoint, without waiting.
+    // Every process opening the journal rebuilds its WAL index by reading
+    // the whole WAL, so while no shipper runs (offline) an unbounded WAL
+    // would make every command slower. Default: SQLite's 1000 pages.
+    void limit_wal(int frames);
+    // Frames in the WAL after this connection's last commit (0 before any).
+    int wal_frames() const;
 
     std::int64_t schema_version();
 
@@ -166,6 +178,13 @@ private:
     explicit Journal(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
+
+// For a short-lived process about to open the journal and append: maps in,
+// in two system calls, the fresh heap (~100 KiB: SQLite's schema, statements,
+// page cache) and the SQLite code the append will touch. On the machines the
+// CLI runs on a page fault costs ~12-18 us, so this saves ~0.5 ms of a ~1 ms
+// append (docs/PERFORMANCE.md). Best effort; harmless elsewhere.
+void prefault_for_append();
 
 enum class OpenStatus { ok, newer_schema, unusable };
 
