@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -45,6 +46,7 @@ namespace fs = std::filesystem;
 struct Sample {
     double wall_ms = 0;
     double cpu_ms = 0;  // user + system of the child
+    long max_rss_kb = 0;  // the child's peak resident set
 };
 
 double median(std::vector<double> v) {
@@ -87,6 +89,7 @@ Sample run_timed(std::vector<std::string> argv, const std::map<std::string, std:
     Sample s;
     s.wall_ms = std::chrono::duration<double, std::milli>(Steady::now() - start).count();
     s.cpu_ms = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
+    s.max_rss_kb = ru.ru_maxrss;
     return s;
 }
 
@@ -97,6 +100,7 @@ void wait_idle(const fs::path& dir) {
 
 struct Paired {
     std::vector<double> on_wall, off_wall, diff_wall, on_cpu, off_cpu, diff_cpu;
+    long on_rss_kb = 0, off_rss_kb = 0;  // peaks
 };
 
 // Alternates tracked and untracked runs of the same command so drift in the
@@ -126,6 +130,8 @@ Paired paired_runs(const std::string& arcade, std::map<std::string, std::string>
         p.on_cpu.push_back(on.cpu_ms);
         p.off_cpu.push_back(off.cpu_ms);
         p.diff_cpu.push_back(on.cpu_ms - off.cpu_ms);
+        p.on_rss_kb = std::max(p.on_rss_kb, on.max_rss_kb);
+        p.off_rss_kb = std::max(p.off_rss_kb, off.max_rss_kb);
     }
     wait_idle(dir);
     return p;
@@ -169,6 +175,32 @@ void spawn_costs(int runs) {
     std::printf("| method | median ms | p95 ms |\n|---|---|---|\n");
     std::printf("| fork (arcade's choice: no wait on exec) | %.3f | %.3f |\n", median(fork_ms), p95(fork_ms));
     std::printf("| posix_spawn (waits for exec) | %.3f | %.3f |\n", median(spawn_ms), p95(spawn_ms));
+}
+
+// What a first touch of a page costs here against mapping pages in bulk
+// (MADV_POPULATE_WRITE): on virtual machines a page fault can cost 50x what
+// it does on bare metal, which decides how a short-lived process should use
+// memory (src/core/prefault.h).
+void page_costs() {
+    constexpr std::size_t kPages = 256;
+    const std::size_t bytes = kPages * 4096;
+    std::vector<double> fault_us, populate_us;
+    for (int round = 0; round < 20; ++round) {
+        auto* a = static_cast<char*>(mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+        auto t0 = Steady::now();
+        for (std::size_t i = 0; i < bytes; i += 4096) a[i] = 1;
+        fault_us.push_back(std::chrono::duration<double, std::micro>(Steady::now() - t0).count() / kPages);
+        munmap(a, bytes);
+        auto* b = static_cast<char*>(mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+        t0 = Steady::now();
+        madvise(b, bytes, 23 /* MADV_POPULATE_WRITE */);
+        for (std::size_t i = 0; i < bytes; i += 4096) b[i] = 1;
+        populate_us.push_back(std::chrono::duration<double, std::micro>(Steady::now() - t0).count() / kPages);
+        munmap(b, bytes);
+    }
+    std::printf("\nMemory: a first touch of a fresh page costs %.2f us (median of 20 x %zu pages); "
+                "mapping pages in bulk with MADV_POPULATE_WRITE, then touching them, %.2f us per page.\n",
+                median(fault_us), kPages, median(populate_us));
 }
 
 std::int64_t dir_bytes(const fs::path& dir) {
@@ -227,6 +259,8 @@ int main(int argc, char** argv) {
     std::printf("# arcade benchmarks\n\nMachine: %s %s, %u cores; arcade %s; %s\n", u.sysname, u.release,
                 std::thread::hardware_concurrency(), build::kVersion, __VERSION__);
 
+    page_costs();
+
     std::printf("\n## CLI cost per invocation (`arcade --version`), tracking on vs `ARCADE_USAGE_TRACKING=0`, "
                 "%d interleaved pairs\n\n",
                 runs);
@@ -249,21 +283,25 @@ int main(int argc, char** argv) {
         auto env = base_env(work.path(), sink.url());
         auto p = paired_runs(arcade, env, runs, {"--version"}, work.path() / ".arcade");
         print_paired("online (append + detached shipper spawn)", p);
-        std::printf("\n(online: %zu events delivered to the loopback sink in %zu requests)\n", sink.accepted_count(),
-                    sink.requests().size());
+        std::printf("\n(online: %zu events delivered to the loopback sink in %zu requests; peak RSS of `arcade "
+                    "--version` %ld KiB tracked, %ld KiB untracked)\n",
+                    sink.accepted_count(), sink.requests().size(), p.on_rss_kb, p.off_rss_kb);
     }
     {
         testing::TempDir work;
         auto env = base_env(work.path(), "http://127.0.0.1:9");
-        std::vector<double> py;
-        std::vector<double> base;
+        std::vector<double> py, py_cpu, base;
         for (int i = 0; i < std::min(runs, 50); ++i) {
             base.push_back(run_timed({"/bin/true"}, env).wall_ms);
-            py.push_back(run_timed({"/usr/bin/python3", "-c", "pass"}, env).wall_ms);
+            auto r = run_timed({"/usr/bin/python3", "-c", "pass"}, env);
+            py.push_back(r.wall_ms);
+            py_cpu.push_back(r.cpu_ms);
         }
-        std::printf("\nFor comparison, one interpreter start per invocation (the design this replaces): "
-                    "`python3 -c pass` %.2f ms median wall, `/bin/true` %.2f ms.\n",
-                    median(py), median(base));
+        std::printf("\nFor comparison, the design this replaces starts a Python interpreter per invocation to send "
+                    "the event; the interpreter's start alone (`python3 -c pass`, before any import or request) "
+                    "costs %.2f ms wall and %.2f ms CPU (medians), on top of a detached spawn like arcade's "
+                    "(below). `/bin/true`: %.2f ms wall.\n",
+                    median(py), median(py_cpu), median(base));
     }
 
     spawn_costs(std::min(runs, 200));
@@ -280,9 +318,17 @@ int main(int argc, char** argv) {
                     static_cast<long long>(dir_bytes(dir)), dir_bytes(dir) / 10000.0);
         std::printf("| append through the journal API (one transaction each) | %.3f ms/event |\n", ms / 10000.0);
         auto env = base_env(work.path(), "http://127.0.0.1:9");
-        std::vector<double> st;
-        for (int i = 0; i < 20; ++i) st.push_back(run_timed({arcade, "usage", "status", "--json"}, env).wall_ms);
-        std::printf("| `arcade usage status --json` with 10,000 pending | %.2f ms median |\n", median(st));
+        std::vector<double> st, st_cpu;
+        long st_rss = 0;
+        for (int i = 0; i < 20; ++i) {
+            auto r = run_timed({arcade, "usage", "status", "--json"}, env);
+            st.push_back(r.wall_ms);
+            st_cpu.push_back(r.cpu_ms);
+            st_rss = std::max(st_rss, r.max_rss_kb);
+        }
+        std::printf("| `arcade usage status --json` with 10,000 pending | %.2f ms wall, %.2f ms CPU (medians), "
+                    "peak RSS %ld KiB |\n",
+                    median(st), median(st_cpu), st_rss);
     }
 
     std::printf("\n## Shipper\n\n| measure | value |\n|---|---|\n");
@@ -290,15 +336,24 @@ int main(int argc, char** argv) {
         testing::PostHogSink sink;
         sink.start();
         std::vector<double> cpu, wall;
+        long rss = 0, big_rss = 0;
         for (int i = 0; i < 20; ++i) {
             testing::TempDir work;
             queue(work.path() / ".arcade", 1);
             auto s = run_timed({shipper}, base_env(work.path(), sink.url()));
             cpu.push_back(s.cpu_ms);
             wall.push_back(s.wall_ms);
+            rss = std::max(rss, s.max_rss_kb);
+        }
+        {
+            testing::TempDir work;
+            queue(work.path() / ".arcade", 10000);
+            big_rss = run_timed({shipper}, base_env(work.path(), sink.url())).max_rss_kb;
         }
         std::printf("| one `arcade-ship` run delivering 1 event: CPU | %.2f ms median |\n", median(cpu));
         std::printf("| same, wall (includes the 300 ms linger for late rows) | %.0f ms median |\n", median(wall));
+        std::printf("| `arcade-ship` peak RSS: delivering 1 event / 10,000 events | %ld KiB / %ld KiB |\n", rss,
+                    big_rss);
     }
     {
         testing::PostHogSink sink;
