@@ -38,9 +38,16 @@ TEST_CASE("prefault_heap maps the pages the next allocations use", "[core]") {
     long warm = faults_to_fill(96 * 1024, keep);
     for (void* p : keep) std::free(p);
     INFO("faults filling 96 KiB: " << cold << " cold, " << warm << " after prefault_heap");
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer's allocator serves malloc from its own regions, not
+    // from the top of glibc's heap: there is nothing to check here.
+    (void)cold, (void)warm, (void)populated;
+    WARN("built with AddressSanitizer: its allocator is not the one prefault_heap prepares");
+#else
     CHECK(cold >= 20);  // 24 pages
     if (!populated) WARN("MADV_POPULATE_WRITE unsupported here (Linux < 5.14): nothing to check");
     else CHECK(warm <= 3);
+#endif
 }
 
 TEST_CASE("prefault_library_code is harmless on this binary's libraries and on a bad address", "[core]") {
