@@ -3,7 +3,11 @@
 // report. Every measurement runs the real binaries or the real journal and
 // shipper code; PostHog is the loopback sink.
 //
-//   arcade-bench [--runs N] [--drain-events N] [--bin DIR]
+//   arcade-bench [--runs N] [--drain-events N] [--bin DIR] [--only SECTION]
+//
+// SECTION is one of cli, spawn, journal, shipper, drain; without --only every
+// section runs. `--only drain` times just the 100,000-event drain, for
+// iterating on the shipper.
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -46,6 +50,13 @@ struct Sample {
     double wall_ms = 0;
     double cpu_ms = 0;  // user + system of the child
 };
+
+// User + system CPU of this whole process (every thread) so far, in ms.
+double process_cpu_ms() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
+}
 
 double median(std::vector<double> v) {
     if (v.empty()) return 0;
@@ -171,6 +182,49 @@ void spawn_costs(int runs) {
     std::printf("| posix_spawn (waits for exec) | %.3f | %.3f |\n", median(spawn_ms), p95(spawn_ms));
 }
 
+// What tracking adds to one `arcade --version`, offline and online, and an
+// interpreter start for comparison.
+void cli_costs(const std::string& arcade, int runs) {
+    std::printf("\n## CLI cost per invocation (`arcade --version`), tracking on vs `ARCADE_USAGE_TRACKING=0`, "
+                "%d interleaved pairs\n\n",
+                runs);
+    std::printf("| case | on wall ms (median) | off wall ms (median) | added wall ms (median of pairs) | "
+                "added wall ms (p95 of pairs) | on CPU ms | off CPU ms | added CPU ms (median) |\n"
+                "|---|---|---|---|---|---|---|---|\n");
+    {
+        testing::TempDir work;
+        // Offline: nothing listens, so after the first failure a backoff is in force and no shipper is spawned.
+        auto env = base_env(work.path(), "http://127.0.0.1:9");
+        run_timed({arcade, "--version"}, env);
+        wait_idle(work.path() / ".arcade");
+        auto p = paired_runs(arcade, env, runs, {"--version"}, work.path() / ".arcade");
+        print_paired("offline (events queue, no spawn during backoff)", p);
+    }
+    {
+        testing::PostHogSink sink;
+        sink.start();
+        testing::TempDir work;
+        auto env = base_env(work.path(), sink.url());
+        auto p = paired_runs(arcade, env, runs, {"--version"}, work.path() / ".arcade");
+        print_paired("online (append + detached shipper spawn)", p);
+        std::printf("\n(online: %zu events delivered to the loopback sink in %zu requests)\n", sink.accepted_count(),
+                    sink.requests().size());
+    }
+    {
+        testing::TempDir work;
+        auto env = base_env(work.path(), "http://127.0.0.1:9");
+        std::vector<double> py;
+        std::vector<double> base;
+        for (int i = 0; i < std::min(runs, 50); ++i) {
+            base.push_back(run_timed({"/bin/true"}, env).wall_ms);
+            py.push_back(run_timed({"/usr/bin/python3", "-c", "pass"}, env).wall_ms);
+        }
+        std::printf("\nFor comparison, one interpreter start per invocation (the design this replaces): "
+                    "`python3 -c pass` %.2f ms median wall, `/bin/true` %.2f ms.\n",
+                    median(py), median(base));
+    }
+}
+
 std::int64_t dir_bytes(const fs::path& dir) {
     std::int64_t n = 0;
     for (auto name : {"usage.db", "usage.db-wal"}) {
@@ -213,12 +267,20 @@ void queue(const fs::path& dir, int n) {
 int main(int argc, char** argv) {
     int runs = 200, drain_events = 100000;
     fs::path bin = fs::path(argv[0]).parent_path();
+    std::string only;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string k = argv[i];
         if (k == "--runs") runs = std::stoi(argv[i + 1]);
         else if (k == "--drain-events") drain_events = std::stoi(argv[i + 1]);
         else if (k == "--bin") bin = argv[i + 1];
+        else if (k == "--only") only = argv[i + 1];
     }
+    const std::vector<std::string> sections = {"cli", "spawn", "journal", "shipper", "drain"};
+    if (!only.empty() && std::find(sections.begin(), sections.end(), only) == sections.end()) {
+        std::fprintf(stderr, "arcade-bench: --only takes one of cli, spawn, journal, shipper, drain\n");
+        return 2;
+    }
+    auto wanted = [&](const char* section) { return only.empty() || only == section; };
     std::string arcade = (bin / "arcade").string();
     std::string shipper = (bin / "arcade-ship").string();
 
@@ -227,49 +289,12 @@ int main(int argc, char** argv) {
     std::printf("# arcade benchmarks\n\nMachine: %s %s, %u cores; arcade %s; %s\n", u.sysname, u.release,
                 std::thread::hardware_concurrency(), build::kVersion, __VERSION__);
 
-    std::printf("\n## CLI cost per invocation (`arcade --version`), tracking on vs `ARCADE_USAGE_TRACKING=0`, "
-                "%d interleaved pairs\n\n",
-                runs);
-    std::printf("| case | on wall ms (median) | off wall ms (median) | added wall ms (median of pairs) | "
-                "added wall ms (p95 of pairs) | on CPU ms | off CPU ms | added CPU ms (median) |\n"
-                "|---|---|---|---|---|---|---|---|\n");
-    {
-        testing::TempDir work;
-        // Offline: nothing listens, so after the first failure a backoff is in force and no shipper is spawned.
-        auto env = base_env(work.path(), "http://127.0.0.1:9");
-        run_timed({arcade, "--version"}, env);
-        wait_idle(work.path() / ".arcade");
-        auto p = paired_runs(arcade, env, runs, {"--version"}, work.path() / ".arcade");
-        print_paired("offline (events queue, no spawn during backoff)", p);
-    }
-    {
-        testing::PostHogSink sink;
-        sink.start();
-        testing::TempDir work;
-        auto env = base_env(work.path(), sink.url());
-        auto p = paired_runs(arcade, env, runs, {"--version"}, work.path() / ".arcade");
-        print_paired("online (append + detached shipper spawn)", p);
-        std::printf("\n(online: %zu events delivered to the loopback sink in %zu requests)\n", sink.accepted_count(),
-                    sink.requests().size());
-    }
-    {
-        testing::TempDir work;
-        auto env = base_env(work.path(), "http://127.0.0.1:9");
-        std::vector<double> py;
-        std::vector<double> base;
-        for (int i = 0; i < std::min(runs, 50); ++i) {
-            base.push_back(run_timed({"/bin/true"}, env).wall_ms);
-            py.push_back(run_timed({"/usr/bin/python3", "-c", "pass"}, env).wall_ms);
-        }
-        std::printf("\nFor comparison, one interpreter start per invocation (the design this replaces): "
-                    "`python3 -c pass` %.2f ms median wall, `/bin/true` %.2f ms.\n",
-                    median(py), median(base));
-    }
+    if (wanted("cli")) cli_costs(arcade, runs);
 
-    spawn_costs(std::min(runs, 200));
+    if (wanted("spawn")) spawn_costs(std::min(runs, 200));
 
-    std::printf("\n## Journal\n\n");
-    {
+    if (wanted("journal")) {
+        std::printf("\n## Journal\n\n");
         testing::TempDir work;
         auto dir = work.path() / ".arcade";
         auto t0 = Steady::now();
@@ -285,8 +310,8 @@ int main(int argc, char** argv) {
         std::printf("| `arcade usage status --json` with 10,000 pending | %.2f ms median |\n", median(st));
     }
 
-    std::printf("\n## Shipper\n\n| measure | value |\n|---|---|\n");
-    {
+    if (wanted("shipper") || wanted("drain")) std::printf("\n## Shipper\n\n| measure | value |\n|---|---|\n");
+    if (wanted("shipper")) {
         testing::PostHogSink sink;
         sink.start();
         std::vector<double> cpu, wall;
@@ -300,7 +325,7 @@ int main(int argc, char** argv) {
         std::printf("| one `arcade-ship` run delivering 1 event: CPU | %.2f ms median |\n", median(cpu));
         std::printf("| same, wall (includes the 300 ms linger for late rows) | %.0f ms median |\n", median(wall));
     }
-    {
+    if (wanted("drain")) {
         testing::PostHogSink sink;
         sink.start();
         testing::TempDir work;
@@ -315,14 +340,17 @@ int main(int argc, char** argv) {
         cfg.posthog_host = sink.url();
         cfg.api_key = "phc_bench";
         cfg.deadline_monotonic_s = system_clock().monotonic_s() + 120;
+        double cpu0 = process_cpu_ms();
         auto t0 = Steady::now();
         auto report = shipper::drain(*open.journal, *transport, system_clock(), cfg);
         double s = std::chrono::duration<double>(Steady::now() - t0).count();
+        double cpu_s = (process_cpu_ms() - cpu0) / 1000.0;
         std::size_t wire = 0;
         for (auto& r : sink.requests()) wire += r.body_bytes;
         std::printf("| drain %d queued events to the sink | %.2f s (%.0f events/s), %lld delivered in %lld requests |\n",
                     drain_events, s, report.delivered / s, static_cast<long long>(report.delivered),
                     static_cast<long long>(report.requests));
+        std::printf("| same, CPU (user + sys of shipper and sink, which share the process) | %.2f s |\n", cpu_s);
         std::printf("| bytes on the wire per event (gzip) | %.1f |\n",
                     report.delivered ? static_cast<double>(wire) / static_cast<double>(report.delivered) : 0.0);
     }
