@@ -3,7 +3,11 @@
 // report. Every measurement runs the real binaries or the real journal and
 // shipper code; PostHog is the loopback sink.
 //
-//   arcade-bench [--runs N] [--drain-events N] [--bin DIR]
+//   arcade-bench [--runs N] [--drain-events N] [--bin DIR] [--only SECTION]
+//
+// SECTION is one of cli, spawn, journal, shipper, drain; without --only every
+// section runs. `--only drain` times just the 100,000-event drain, for
+// iterating on the shipper.
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -48,6 +52,13 @@ struct Sample {
     double cpu_ms = 0;  // user + system of the child
     long max_rss_kb = 0;  // the child's peak resident set
 };
+
+// User + system CPU of this whole process (every thread) so far, in ms.
+double process_cpu_ms() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
+}
 
 double median(std::vector<double> v) {
     if (v.empty()) return 0;
@@ -203,63 +214,9 @@ void page_costs() {
                 median(fault_us), kPages, median(populate_us));
 }
 
-std::int64_t dir_bytes(const fs::path& dir) {
-    std::int64_t n = 0;
-    for (auto name : {"usage.db", "usage.db-wal"}) {
-        std::error_code ec;
-        auto s = fs::file_size(dir / name, ec);
-        if (!ec) n += static_cast<std::int64_t>(s);
-    }
-    return n;
-}
-
-std::string sample_properties(int i) {
-    return "{\"command_name\":\"worker.list\",\"cli_version\":\"0.1.0\",\"runtime_language\":\"cpp\","
-           "\"runtime_version\":\"g++ 12.2.0\",\"os_type\":\"Linux\",\"os_release\":\"6.1.0-27-amd64\","
-           "\"duration_ms\":" + std::to_string(40 + i % 50) +
-           ",\"device_start_timestamp\":12345.678,\"device_end_timestamp\":12345.721,"
-           "\"$lib\":\"arcade-cli\",\"$lib_version\":\"0.1.0\",\"$geoip_disable\":true}";
-}
-
-void queue(const fs::path& dir, int n) {
-    ensure_private_dir(dir);
-    auto open = store::Journal::open(ConfigPaths{dir}, system_clock(), store::OpenMode::read_write);
-    // The product caps pending events at 10,000 (SPEC §5); the throughput
-    // figure asks for 100,000, so the benchmark lifts the cap.
-    store::Retention unbounded;
-    unbounded.max_pending = 1'000'000;
-    open.journal->set_retention(unbounded);
-    for (int i = 0; i < n; ++i)
-        open.journal->append([&](const store::Identity& id) {
-            store::NewEvent e;
-            e.event = "CLI execution succeeded";
-            e.distinct_id = id.anon_id;
-            e.properties = sample_properties(i);
-            return e;
-        });
-    open.journal->checkpoint();
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-    int runs = 200, drain_events = 100000;
-    fs::path bin = fs::path(argv[0]).parent_path();
-    for (int i = 1; i + 1 < argc; i += 2) {
-        std::string k = argv[i];
-        if (k == "--runs") runs = std::stoi(argv[i + 1]);
-        else if (k == "--drain-events") drain_events = std::stoi(argv[i + 1]);
-        else if (k == "--bin") bin = argv[i + 1];
-    }
-    std::string arcade = (bin / "arcade").string();
-    std::string shipper = (bin / "arcade-ship").string();
-
-    utsname u{};
-    uname(&u);
-    std::printf("# arcade benchmarks\n\nMachine: %s %s, %u cores; arcade %s; %s\n", u.sysname, u.release,
-                std::thread::hardware_concurrency(), build::kVersion, __VERSION__);
-
-    page_costs();
+// What tracking adds to one `arcade --version`, offline and online, and an
+// interpreter start for comparison.
+void cli_costs(const std::string& arcade, int runs) {
 
     std::printf("\n## CLI cost per invocation (`arcade --version`), tracking on vs `ARCADE_USAGE_TRACKING=0`, "
                 "%d interleaved pairs\n\n",
@@ -303,11 +260,81 @@ int main(int argc, char** argv) {
                     "(below). `/bin/true`: %.2f ms wall.\n",
                     median(py), median(py_cpu), median(base));
     }
+}
 
-    spawn_costs(std::min(runs, 200));
+std::int64_t dir_bytes(const fs::path& dir) {
+    std::int64_t n = 0;
+    for (auto name : {"usage.db", "usage.db-wal"}) {
+        std::error_code ec;
+        auto s = fs::file_size(dir / name, ec);
+        if (!ec) n += static_cast<std::int64_t>(s);
+    }
+    return n;
+}
 
-    std::printf("\n## Journal\n\n");
-    {
+std::string sample_properties(int i) {
+    return "{\"command_name\":\"worker.list\",\"cli_version\":\"0.1.0\",\"runtime_language\":\"cpp\","
+           "\"runtime_version\":\"g++ 12.2.0\",\"os_type\":\"Linux\",\"os_release\":\"6.1.0-27-amd64\","
+           "\"duration_ms\":" + std::to_string(40 + i % 50) +
+           ",\"device_start_timestamp\":12345.678,\"device_end_timestamp\":12345.721,"
+           "\"$lib\":\"arcade-cli\",\"$lib_version\":\"0.1.0\",\"$geoip_disable\":true}";
+}
+
+void queue(const fs::path& dir, int n) {
+    ensure_private_dir(dir);
+    auto open = store::Journal::open(ConfigPaths{dir}, system_clock(), store::OpenMode::read_write);
+    // The product caps pending events at 10,000 (SPEC §5); the throughput
+    // figure asks for 100,000, so the benchmark lifts the cap.
+    store::Retention unbounded;
+    unbounded.max_pending = 1'000'000;
+    open.journal->set_retention(unbounded);
+    for (int i = 0; i < n; ++i)
+        open.journal->append([&](const store::Identity& id) {
+            store::NewEvent e;
+            e.event = "CLI execution succeeded";
+            e.distinct_id = id.anon_id;
+            e.properties = sample_properties(i);
+            return e;
+        });
+    open.journal->checkpoint();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int runs = 200, drain_events = 100000;
+    fs::path bin = fs::path(argv[0]).parent_path();
+    std::string only;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        std::string k = argv[i];
+        if (k == "--runs") runs = std::stoi(argv[i + 1]);
+        else if (k == "--drain-events") drain_events = std::stoi(argv[i + 1]);
+        else if (k == "--bin") bin = argv[i + 1];
+        else if (k == "--only") only = argv[i + 1];
+    }
+    const std::vector<std::string> sections = {"cli", "spawn", "journal", "shipper", "drain"};
+    if (!only.empty() && std::find(sections.begin(), sections.end(), only) == sections.end()) {
+        std::fprintf(stderr, "arcade-bench: --only takes one of cli, spawn, journal, shipper, drain\n");
+        return 2;
+    }
+    auto wanted = [&](const char* section) { return only.empty() || only == section; };
+    std::string arcade = (bin / "arcade").string();
+    std::string shipper = (bin / "arcade-ship").string();
+
+    utsname u{};
+    uname(&u);
+    std::printf("# arcade benchmarks\n\nMachine: %s %s, %u cores; arcade %s; %s\n", u.sysname, u.release,
+                std::thread::hardware_concurrency(), build::kVersion, __VERSION__);
+
+    if (wanted("cli")) {
+        page_costs();
+        cli_costs(arcade, runs);
+    }
+
+    if (wanted("spawn")) spawn_costs(std::min(runs, 200));
+
+    if (wanted("journal")) {
+        std::printf("\n## Journal\n\n");
         testing::TempDir work;
         auto dir = work.path() / ".arcade";
         auto t0 = Steady::now();
@@ -331,8 +358,8 @@ int main(int argc, char** argv) {
                     median(st), median(st_cpu), st_rss);
     }
 
-    std::printf("\n## Shipper\n\n| measure | value |\n|---|---|\n");
-    {
+    if (wanted("shipper") || wanted("drain")) std::printf("\n## Shipper\n\n| measure | value |\n|---|---|\n");
+    if (wanted("shipper")) {
         testing::PostHogSink sink;
         sink.start();
         std::vector<double> cpu, wall;
@@ -355,7 +382,7 @@ int main(int argc, char** argv) {
         std::printf("| `arcade-ship` peak RSS: delivering 1 event / 10,000 events | %ld KiB / %ld KiB |\n", rss,
                     big_rss);
     }
-    {
+    if (wanted("drain")) {
         testing::PostHogSink sink;
         sink.start();
         testing::TempDir work;
@@ -370,14 +397,17 @@ int main(int argc, char** argv) {
         cfg.posthog_host = sink.url();
         cfg.api_key = "phc_bench";
         cfg.deadline_monotonic_s = system_clock().monotonic_s() + 120;
+        double cpu0 = process_cpu_ms();
         auto t0 = Steady::now();
         auto report = shipper::drain(*open.journal, *transport, system_clock(), cfg);
         double s = std::chrono::duration<double>(Steady::now() - t0).count();
+        double cpu_s = (process_cpu_ms() - cpu0) / 1000.0;
         std::size_t wire = 0;
         for (auto& r : sink.requests()) wire += r.body_bytes;
         std::printf("| drain %d queued events to the sink | %.2f s (%.0f events/s), %lld delivered in %lld requests |\n",
                     drain_events, s, report.delivered / s, static_cast<long long>(report.delivered),
                     static_cast<long long>(report.requests));
+        std::printf("| same, CPU (user + sys of shipper and sink, which share the process) | %.2f s |\n", cpu_s);
         std::printf("| bytes on the wire per event (gzip) | %.1f |\n",
                     report.delivered ? static_cast<double>(wire) / static_cast<double>(report.delivered) : 0.0);
     }

@@ -32,8 +32,11 @@ std::string batch_body(const std::string& api_key, const std::vector<const std::
 }
 
 std::string gzip(const std::string& data) {
+    // Level 1, not zlib's default 6: on a 1000-event batch (~520 KB of JSON
+    // that repeats itself event after event) it takes half the instructions
+    // and the body grows from ~22 to ~25 bytes per event, far below any limit.
     z_stream zs{};
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
+    if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
     std::string out;
     out.resize(deflateBound(&zs, static_cast<uLong>(data.size())) + 32);
     zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));

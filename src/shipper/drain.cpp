@@ -14,7 +14,6 @@
 namespace arcade::shipper {
 namespace {
 
-constexpr std::size_t kScanWindow = 2000;
 constexpr std::int64_t kMinRequestMs = 250;  // below this much time left, don't start a request
 constexpr std::int64_t kIdentityGraceMs = 3600 * 1000;
 
@@ -38,7 +37,7 @@ public:
         std::int64_t after = 0;
         for (;;) {
             std::int64_t top = journal_.last_seq();
-            auto rows = journal_.pending(after, kScanWindow);
+            auto rows = journal_.pending(after, kMaxBatchEvents);
             if (rows.empty()) {
                 report_.final_scan_top = top;
                 break;
@@ -48,46 +47,17 @@ public:
                 report_.out_of_time = true;
                 break;
             }
-            std::vector<Item> items;
-            std::size_t bytes = 0;
-            std::optional<std::string> alias_for;
-            std::int64_t next_after = after;
-            for (auto& row : rows) {
-                if (row.needs_identity && !resolve_identity(row)) {
-                    if (items.empty()) next_after = row.seq;
-                    continue;
-                }
-                if (row.kind == "event" && row.distinct_id != row.anon_id && awaiting_alias_.count(row.distinct_id)) {
-                    if (items.empty()) next_after = row.seq;
-                    continue;  // waits for its alias to be acknowledged
-                }
-                std::string json = encode_event(row);
-                if (auto reason = rejection_reason(row, json.size()); !reason.empty()) {
-                    journal_.mark_dead(row.seq, reason);
-                    ++report_.dead;
-                    if (items.empty()) next_after = row.seq;
-                    continue;
-                }
-                if (row.kind == "alias") {
-                    if (!items.empty()) break;  // the alias goes alone, after what precedes it
-                    items.push_back({row.seq, std::move(json)});
-                    alias_for = row.distinct_id;
-                    break;
-                }
-                if (items.size() == kMaxBatchEvents || bytes + json.size() + 256 > kMaxBatchBytes) break;
-                bytes += json.size() + 1;
-                items.push_back({row.seq, std::move(json)});
-            }
-            if (items.empty()) {
-                after = std::max(next_after, rows.back().seq);
+            Batch batch = collect(after, std::move(rows));
+            if (batch.items.empty()) {
+                after = std::max(batch.next_after, batch.scanned_to);
                 continue;
             }
-            if (deliver(items) == Sent::stop) break;
-            if (alias_for) {
-                awaiting_alias_.erase(*alias_for);
+            if (deliver(batch.items) == Sent::stop) break;
+            if (batch.alias_for) {
+                awaiting_alias_.erase(*batch.alias_for);
                 after = 0;  // rows held for this alias may now go
             } else {
-                after = next_after;
+                after = batch.next_after;
             }
         }
         report_.remaining = journal_.counts().pending;
@@ -96,6 +66,59 @@ public:
     }
 
 private:
+    struct Batch {
+        std::vector<Item> items;
+        std::optional<std::string> alias_for;  // set when the batch is that principal's alias, alone
+        std::int64_t next_after = 0;           // where the next scan starts: past rows skipped before the first item
+        std::int64_t scanned_to = 0;           // the last row looked at
+    };
+
+    // The next request's rows, in journal order, starting with `rows` (the
+    // first pending rows after `after`). Rows that must wait are skipped and
+    // rows PostHog would refuse are dead-lettered on the way. More rows are
+    // read only when such rows left room in the batch, so in the common case
+    // each row is read from the journal once.
+    Batch collect(std::int64_t after, std::vector<store::StoredEvent> rows) {
+        Batch b;
+        b.next_after = after;
+        b.scanned_to = after;
+        std::size_t bytes = 0;
+        std::size_t asked = kMaxBatchEvents;
+        for (;;) {
+            for (auto& row : rows) {
+                b.scanned_to = row.seq;
+                if (row.needs_identity && !resolve_identity(row)) {
+                    if (b.items.empty()) b.next_after = row.seq;
+                    continue;
+                }
+                if (row.kind == "event" && row.distinct_id != row.anon_id && awaiting_alias_.count(row.distinct_id)) {
+                    if (b.items.empty()) b.next_after = row.seq;
+                    continue;  // waits for its alias to be acknowledged
+                }
+                std::string json = encode_event(row);
+                if (auto reason = rejection_reason(row, json.size()); !reason.empty()) {
+                    journal_.mark_dead(row.seq, reason);
+                    ++report_.dead;
+                    if (b.items.empty()) b.next_after = row.seq;
+                    continue;
+                }
+                if (row.kind == "alias") {
+                    if (!b.items.empty()) return b;  // the alias goes alone, after what precedes it
+                    b.items.push_back({row.seq, std::move(json)});
+                    b.alias_for = row.distinct_id;
+                    return b;
+                }
+                if (b.items.size() == kMaxBatchEvents || bytes + json.size() + 256 > kMaxBatchBytes) return b;
+                bytes += json.size() + 1;
+                b.items.push_back({row.seq, std::move(json)});
+            }
+            if (rows.size() < asked || b.items.size() == kMaxBatchEvents) return b;  // end of the queue, or full
+            asked = kMaxBatchEvents - b.items.size();
+            rows = journal_.pending(b.scanned_to, asked);
+            if (rows.empty()) return b;
+        }
+    }
+
     std::int64_t remaining_ms() const {
         return static_cast<std::int64_t>((cfg_.deadline_monotonic_s - clock_.monotonic_s()) * 1000.0);
     }

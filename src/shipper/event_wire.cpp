@@ -4,6 +4,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+
 #include "core/uuid.h"
 
 namespace arcade::shipper {
@@ -16,6 +18,17 @@ bool anonymous_event(const store::StoredEvent& row) { return row.kind == "event"
 namespace {
 
 void append_json_string(std::string& out, const std::string& s) {
+    // rapidjson's Writer escapes only '"', '\\' and bytes below 0x20 and copies
+    // every other byte (no validation flag), so a string without those, which
+    // is nearly every name, id, uuid and timestamp, is copied as is; the rest
+    // go through the Writer for byte-identical output.
+    auto plain = [](unsigned char c) { return c >= 0x20 && c != '"' && c != '\\'; };
+    if (std::all_of(s.begin(), s.end(), plain)) {
+        out += '"';
+        out += s;
+        out += '"';
+        return;
+    }
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));

@@ -131,6 +131,8 @@ public:
     std::int64_t last_seq();
     // All rows (status --events), newest last, at most `limit`.
     std::vector<StoredEvent> events(std::size_t limit);
+    // Marks those of these rows that are still pending as sent (any order;
+    // consecutive seqs cost one range update).
     void mark_sent(const std::vector<std::int64_t>& seqs);
     void mark_dead(std::int64_t seq, const std::string& reason);
     void add_attempt(const std::vector<std::int64_t>& seqs);

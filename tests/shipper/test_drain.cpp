@@ -103,6 +103,29 @@ TEST_CASE("batches hold at most 1000 events", "[shipper]") {
     CHECK(b[2]->uuids.size() == 500);
 }
 
+TEST_CASE("a batch fills to 1000 events past rows that must wait", "[shipper]") {
+    Rig rig;
+    REQUIRE(save_credentials(rig.paths.credentials(), {"arc_secret_key_123", "a@example.com"}));
+    rig.transport.respond = [](const testing::SeenRequest& s) {
+        return s.request.url.find("validate") != std::string::npos ? FakeTransport::network_error()
+                                                                   : FakeTransport::status(200);
+    };
+    std::vector<std::string> ready;
+    ready.push_back(rig.add().uuid);
+    for (int i = 0; i < 1500; ++i) rig.add("CLI execution succeeded", true);  // held: Cloud unreachable, row young
+    for (int i = 0; i < 1000; ++i) ready.push_back(rig.add().uuid);
+    auto report = rig.drain();
+    CHECK(report.delivered == 1001);
+    CHECK(report.remaining == 1500);
+    auto b = rig.batches();
+    REQUIRE(b.size() == 2);
+    CHECK(b[0]->uuids.size() == 1000);
+    CHECK(b[1]->uuids.size() == 1);
+    std::vector<std::string> sent = b[0]->uuids;
+    sent.push_back(b[1]->uuids[0]);
+    CHECK(sent == ready);  // journal order
+}
+
 TEST_CASE("transient failures are retried with the same uuids and timestamps, 100 ms doubling", "[shipper]") {
     Rig rig;
     rig.add();
@@ -351,7 +374,9 @@ TEST_CASE("the wire form of an anonymous event marks it personless", "[shipper]"
 TEST_CASE("the fast wire encoding matches the parse-and-serialise reference byte for byte", "[shipper]") {
     store::StoredEvent row;
     row.kind = "event";
-    row.event = "CLI execution \"failed\"\n";
+    // Strings with nothing to escape take a copy-as-is path; the rest go through RapidJSON.
+    row.event = GENERATE(as<std::string>{}, "CLI execution \"failed\"\n", "CLI execution succeeded", "back\\slash",
+                         std::string("nul\0, controls \x01\x1f and DEL \x7f", 27));
     row.uuid = "0190a8a0-0000-7000-8000-000000000000";
     row.timestamp = "2026-11-27T12:40:30.123Z";
     row.anon_id = "anon-é";

@@ -282,6 +282,22 @@ TEST_CASE("mark_sent, mark_dead and attempts move rows out of the queue", "[stor
     CHECK(j->pending(c.seq, 10).empty());
 }
 
+TEST_CASE("mark_sent marks exactly the rows it is given, consecutive or not", "[store]") {
+    Fixture f;
+    auto j = f.open();
+    std::vector<std::int64_t> seq;
+    for (int i = 0; i < 8; ++i) seq.push_back(append(*j).seq);
+    j->mark_dead(seq[2], "empty event name");
+    // Runs [0,1], a dead row inside [2], a gap [4], out of order and repeated.
+    j->mark_sent({seq[0], seq[1], seq[2], seq[3], seq[7], seq[5], seq[5]});
+    std::vector<std::string> states;
+    for (auto& e : j->events(10)) states.push_back(e.state);
+    CHECK(states == std::vector<std::string>{"sent", "sent", "dead", "sent", "pending", "sent", "pending", "sent"});
+    CHECK(j->counts().pending == 2);
+    j->mark_sent({});
+    CHECK(j->counts().pending == 2);
+}
+
 TEST_CASE("purge leaves no trace of purged content in any file of the config dir", "[store]") {
     Fixture f;
     const std::string marker = "PURGE-MARKER-" + uuid_v4();

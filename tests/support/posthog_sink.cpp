@@ -420,6 +420,14 @@ PostHogSink::PostHogSink(std::string api_key_required)
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
+  // httplib writes a response's headers and body with two send()s. With
+  // Nagle on, the body waits for the client to ACK the headers, and a client
+  // on a keep-alive connection delays that ACK by 40 ms: every request would
+  // stall 40 ms here. Servers that write a response in one piece, or set
+  // TCP_NODELAY (nginx on keep-alive connections, Go's net/http always), do
+  // not stall, so neither should the stand-in.
+  // Accepted sockets inherit the option from the listening one.
+  s.server.set_tcp_nodelay(true);
   // Hanging and slow steps each hold a thread; leave room for several.
   s.server.new_task_queue = [] { return new httplib::ThreadPool(16); };
   // An idle keep-alive connection holds its thread, and so stop(), this long.
