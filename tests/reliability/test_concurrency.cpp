@@ -136,7 +136,9 @@ TEST_CASE("concurrency: parallel CLIs online, offline and back online: each even
         }
         if (online) w.settle();
         else w.wait_idle();
-        std::this_thread::sleep_for(100ms);  // let the census see the last exit
+        // Every shipper of the phase has exited before its figures are
+        // read (each must within 10 s; the bound only ends a broken run).
+        census.wait_none_alive(20s);
         census.stop();
         f.shippers = census.figures();
         f.max_concurrent_requests = sink.max_concurrent_requests();
@@ -229,6 +231,7 @@ TEST_CASE("concurrency: parallel CLIs online, offline and back online: each even
         CHECK(f.failed_workers == 0);
         CHECK(f.bad_reads == 0);
         CHECK(f.max_concurrent_requests <= 1);  // never two shippers draining at once
+        CHECK(f.shippers.alive == 0);  // none still running at the end of the phase
         CHECK(f.shippers.longest_life < 10s);
         CHECK(f.shippers.started >= 1);
     }

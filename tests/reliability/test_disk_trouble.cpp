@@ -343,9 +343,7 @@ TEST_CASE("disk trouble: the journal's WAL deleted under a running shipper", "[r
     int status = 0;
     ::waitpid(pid, &status, 0);
     auto lived = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
-    for (auto until = std::chrono::steady_clock::now() + 15s;
-         census.figures().alive > 0 && std::chrono::steady_clock::now() < until;)
-        std::this_thread::sleep_for(20ms);
+    census.wait_none_alive(20s);
     w.wait_idle();
 
     // Afterwards: a flush, then fresh commands must be recorded and delivered.
