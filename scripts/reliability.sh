@@ -19,8 +19,8 @@ cd "$(dirname "$0")/.."
 
 scale=${1:-full}
 preset=${2:-dev}
-case "$scale" in ci | full | quick) ;; *) echo "usage: $0 [ci|full] [dev|release]" >&2; exit 2 ;; esac
-case "$preset" in dev | release) ;; *) echo "usage: $0 [ci|full] [dev|release]" >&2; exit 2 ;; esac
+case "$scale" in ci | full | quick) ;; *) echo "usage: $0 [ci|full|quick] [dev|release]" >&2; exit 2 ;; esac
+case "$preset" in dev | release) ;; *) echo "usage: $0 [ci|full|quick] [dev|release]" >&2; exit 2 ;; esac
 
 scripts/setup-debian.sh
 

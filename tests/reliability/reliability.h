@@ -50,12 +50,14 @@ struct WorkDir {
         int exit_code = -1;  // 128+N when killed by signal N
     };
     ShipperRun ship() const;
-    // Waits until no process holds ship.lock (at most `limit`); returns the wait.
-    std::chrono::milliseconds wait_idle(std::chrono::milliseconds limit = std::chrono::milliseconds(15000)) const;
+    // Waits until no process holds ship.lock (at most `limit`, a bound
+    // for a broken run, kept far above a loaded sanitizer build's worst
+    // case); returns the wait.
+    std::chrono::milliseconds wait_idle(std::chrono::milliseconds limit = std::chrono::milliseconds(30000)) const;
     // Waits (at most `limit`) until the queue is empty and no shipper holds
     // the lock, twice in a row 200 ms apart: a shipper drops the lock
     // between its rounds, and a freshly spawned one takes a moment to take it.
-    void settle(std::chrono::milliseconds limit = std::chrono::milliseconds(15000)) const;
+    void settle(std::chrono::milliseconds limit = std::chrono::milliseconds(30000)) const;
 };
 
 std::string arcade_binary();

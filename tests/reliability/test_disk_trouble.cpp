@@ -335,14 +335,25 @@ TEST_CASE("disk trouble: the journal's WAL deleted under a running shipper", "[r
     ship.env = w.env;
     auto t0 = std::chrono::steady_clock::now();
     int pid = start_process(ship);
-    REQUIRE(sink.wait_for_accepted(1000, 10s));
+    // Its life ends when it exits, not when this thread gets round to asking.
+    std::chrono::milliseconds lived{0};
+    std::thread reaper([&] {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        lived = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    });
+    struct JoinAtExit {  // a failed REQUIRE below must not leave it joinable
+        std::thread& t;
+        ~JoinAtExit() {
+            if (t.joinable()) t.join();
+        }
+    } join_reaper{reaper};
+    REQUIRE(sink.wait_for_accepted(1000, 30s));  // a bound for a broken run only
     std::error_code ec;
     const bool deleted = fs::remove(w.dir() / "usage.db-wal", ec);
     const int during = scaled(10, 40);
     int cli_failures = run_versions(w, during, version_line);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    auto lived = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+    reaper.join();
     census.wait_none_alive(20s);
     w.wait_idle();
 
@@ -388,8 +399,8 @@ TEST_CASE("disk trouble: the journal's WAL deleted under a running shipper", "[r
 
     CHECK(deleted);
     CHECK(cli_failures == 0);
-    CHECK(lived < 10s);
-    CHECK(shippers.longest_life < 10s);
+    CHECK(shippers.started >= 1);
+    CHECK(shippers.longest_life < 10s);  // exec to exit; `lived` adds this process's fork
     CHECK(flush.exit_code == 0);
     REQUIRE(journal.readable);
     CHECK(after_delivered == after);  // the journal works again

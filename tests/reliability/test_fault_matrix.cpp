@@ -158,9 +158,13 @@ TEST_CASE("fault matrix: every PostHog failure, once and persistent: delivered, 
     for (const auto& o : outcomes) {
         const auto& c = o.c;
         INFO(c.fault << (c.persistent ? " (persistent)" : " (once)"));
-        // Whatever the network does, the shipper is gone within 10 s, on its own.
-        CHECK(o.run.lived < 10s);
+        // Whatever the network does, the shipper is gone within 10 s of its
+        // start, on its own. Its life is the census's, exec to exit from the
+        // kernel's timestamps: "shipper lived" (this process's fork to
+        // waitpid) adds the cost of forking this process, up to 85 ms seen
+        // under ASan, and grows with the machine's load.
         CHECK(o.run.exit_code == 0);
+        CHECK(o.shippers.started >= 1);
         CHECK(o.shippers.alive == 0);
         CHECK(o.shippers.longest_life < 10s);  // successors included
         CHECK(o.shippers.watchdog_kills == 0);
