@@ -61,7 +61,12 @@ public:
             }
         }
         report_.remaining = journal_.counts().pending;
-        if (!report_.cancelled) record_run();  // a cancelled run says nothing about PostHog
+        try {
+            if (!report_.cancelled) record_run();  // a cancelled run says nothing about PostHog
+        } catch (const std::exception& e) {
+            // The report still says what happened; the backoff could not be kept.
+            if (report_.error.empty()) report_.error = std::string("could not record the run: ") + e.what();
+        }
         return report_;
     }
 
@@ -233,12 +238,50 @@ private:
     }
 
     static std::string describe(const http::Response& r) {
-        if (r.status == 0) return r.error.empty() ? "no response" : r.error;
+        // A transfer that failed midway may carry a status line but no usable body.
+        if (r.status == 0 || r.failure != http::Failure::none) return r.error.empty() ? "no response" : r.error;
         std::string body = r.body.substr(0, 200);
         return "HTTP " + std::to_string(r.status) + (body.empty() ? "" : ": " + body);
     }
 
+    // Before sending, check that an acknowledgement could be recorded: with a
+    // full, read-only or locked journal, PostHog would get rows the journal
+    // cannot mark sent, and every later run would send them again.
+    bool journal_takes_writes(const std::vector<Item>& items) {
+        try {
+            journal_.set_setting(kInFlight, std::to_string(items.front().seq) + "-" + std::to_string(items.back().seq));
+            return true;
+        } catch (const std::exception& e) {
+            report_.error = std::string("journal not writable, nothing sent: ") + e.what();
+            return false;
+        }
+    }
+
+    // After a 2xx. A full disk can refuse even this small update; emptying
+    // the WAL into the database file usually makes room.
+    bool record_delivery(const std::vector<std::int64_t>& seqs) {
+        for (int attempt = 0; attempt < 4; ++attempt) {
+            try {
+                journal_.mark_sent(seqs);
+                return true;
+            } catch (const std::exception& e) {
+                report_.error = std::string("PostHog acknowledged events the journal could not mark sent (") +
+                                e.what() + "); they will be sent again";
+            }
+            try {
+                journal_.checkpoint();
+            } catch (const std::exception&) {
+            }
+            sleep_ms(50);
+        }
+        return false;
+    }
+
     Sent deliver(const std::vector<Item>& items) {
+        if (!journal_takes_writes(items)) {
+            report_.failed = true;
+            return Sent::stop;
+        }
         Posted p = post(items);
         if (p.no_time) {
             if (!report_.cancelled) report_.out_of_time = true;
@@ -248,7 +291,10 @@ private:
         for (const auto& i : items) seqs.push_back(i.seq);
         switch (p.verdict) {
             case Verdict::delivered:
-                journal_.mark_sent(seqs);
+                if (!record_delivery(seqs)) {
+                    report_.failed = true;
+                    return Sent::stop;
+                }
                 report_.delivered += static_cast<std::int64_t>(items.size());
                 progress_.delivered = report_.delivered;
                 progress_.dead = report_.dead;

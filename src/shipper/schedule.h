@@ -47,6 +47,7 @@ inline constexpr const char* kLastSuccess = "ship.last_success_ms";
 inline constexpr const char* kLastError = "ship.last_error";
 inline constexpr const char* kNextAttempt = "ship.next_attempt_ms";
 inline constexpr const char* kFailures = "ship.failures";
+inline constexpr const char* kInFlight = "ship.in_flight";  // "<first seq>-<last seq>" of the batch being sent
 
 // True while a cross-run backoff forbids starting a shipper. Never throws
 // (a journal error counts as "no backoff").

@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "core/credentials.h"
 #include "core/files.h"
@@ -389,4 +393,30 @@ TEST_CASE("the fast wire encoding matches the parse-and-serialise reference byte
     d.Parse(shipper::encode_event(row).c_str());
     REQUIRE_FALSE(d.HasParseError());
     CHECK(d["properties"].HasMember("$process_person_profile") == (row.distinct_id == row.anon_id));
+}
+
+TEST_CASE("a delivery the journal cannot record at once is recorded once it can, not sent again", "[shipper]") {
+    Rig rig;
+    for (int i = 0; i < 3; ++i) rig.add();
+    // When PostHog answers, another process holds the journal's write lock for
+    // longer than the busy timeout (3 s): the first mark_sent fails.
+    std::thread releaser;
+    SQLite::Database other(rig.paths.journal().string(), SQLite::OPEN_READWRITE);
+    rig.transport.respond = [&](const testing::SeenRequest&) {
+        other.exec("BEGIN IMMEDIATE");
+        releaser = std::thread([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(3600));
+            other.exec("COMMIT");
+        });
+        http::Response ok;
+        ok.status = 200;
+        ok.body = R"({"status":"Ok"})";
+        return ok;
+    };
+    auto report = rig.drain();
+    releaser.join();
+    CHECK(rig.batches().size() == 1);
+    CHECK(report.delivered == 3);
+    CHECK(rig.journal->counts().pending == 0);
+    CHECK(rig.journal->counts().sent == 3);
 }
