@@ -92,12 +92,18 @@ struct Journal::Impl {
         return SQLITE_OK;
     }
 
-    // True when the WAL was emptied. With the busy handler off, a reader or
-    // writer in another process makes this return false at once.
+    // True when the WAL was emptied. Never waits for another connection, and
+    // holds the writer lock only for a moment: the copying and its fsyncs
+    // run first as a PASSIVE checkpoint (no writer lock; holding it through
+    // them stalled a 32-process storm past writers' busy timeout), and only a
+    // WAL copied in full is then truncated, with the busy handler off.
     bool truncate_wal_without_waiting() {
         sqlite3* h = db.getHandle();
-        sqlite3_busy_timeout(h, 0);
         int log = -1, done = -1;
+        if (sqlite3_wal_checkpoint_v2(h, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done) != SQLITE_OK ||
+            log != done)
+            return false;
+        sqlite3_busy_timeout(h, 0);
         int rc = sqlite3_wal_checkpoint_v2(h, "main", SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
         sqlite3_busy_timeout(h, kBusyTimeoutMs);
         if (rc == SQLITE_OK) wal_frames = 0;
@@ -605,10 +611,7 @@ void Journal::purge(bool all) {
 }
 
 void Journal::checkpoint() {
-    if (!impl_->truncate_wal_without_waiting()) {
-        impl_->read([&] { return impl_->db.tryExec("PRAGMA wal_checkpoint(PASSIVE)"); });
-        return;
-    }
+    if (!impl_->truncate_wal_without_waiting()) return;
     // The first commit into an empty WAL writes its header and fsyncs it and
     // the directory (~8 ms here): pay that now rather than in the next CLI.
     impl_->write([&] { impl_->set_setting("journal.wal_restarted_ms", std::to_string(impl_->clock.now_ms())); });
