@@ -37,14 +37,10 @@ void prefault_library_code(const void* symbol) {
     Dl_info info{};
     link_map* map = nullptr;
     if (::dladdr1(symbol, &info, reinterpret_cast<void**>(&map), RTLD_DL_LINKMAP) == 0 || map == nullptr) return;
-    struct Target {
-        const char* name;
-        std::uintptr_t base;
-    } target{map->l_name, map->l_addr};
+    std::uintptr_t base = map->l_addr;  // the library's load address, as dl_iterate_phdr reports it
     ::dl_iterate_phdr(
         [](dl_phdr_info* lib, std::size_t, void* arg) -> int {
-            auto* t = static_cast<Target*>(arg);
-            if (lib->dlpi_addr != t->base) return 0;
+            if (lib->dlpi_addr != *static_cast<std::uintptr_t*>(arg)) return 0;
             const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
             for (int i = 0; i < lib->dlpi_phnum; ++i) {
                 const auto& ph = lib->dlpi_phdr[i];
@@ -55,7 +51,7 @@ void prefault_library_code(const void* symbol) {
             }
             return 1;
         },
-        &target);
+        &base);
 }
 
 }  // namespace arcade
