@@ -59,6 +59,15 @@ void configure_sqlite_once() {
     (void)done;
 }
 
+// True when the database header (its first 100 bytes) marks the file as a
+// WAL database: read and write format versions both 2. SQLite decides the
+// same way when it opens the file.
+bool file_header_says_wal(int fd) {
+    unsigned char header[100];
+    if (::pread(fd, header, sizeof header, 0) != static_cast<ssize_t>(sizeof header)) return false;
+    return std::memcmp(header, "SQLite format 3", 16) == 0 && header[18] == 2 && header[19] == 2;
+}
+
 }  // namespace
 
 void prefault_for_append() {
@@ -252,6 +261,7 @@ OpenOutcome Journal::open(const ConfigPaths& paths, const Clock& clock, OpenMode
     configure_sqlite_once();
     try {
         int flags = SQLite::OPEN_NOFOLLOW;
+        bool header_says_wal = false;
         if (mode == OpenMode::read_write) {
             // Create it ourselves so the file (and the -wal/-shm SQLite derives
             // from it) is 0600 whatever the umask, and never through a symlink.
@@ -260,6 +270,7 @@ OpenOutcome Journal::open(const ConfigPaths& paths, const Clock& clock, OpenMode
                 out.reason = "cannot open " + paths.journal().string() + ": " + std::strerror(errno);
                 return out;
             }
+            header_says_wal = file_header_says_wal(fd);
             ::close(fd);
             flags |= SQLite::OPEN_READWRITE;
         } else {
@@ -275,9 +286,11 @@ OpenOutcome Journal::open(const ConfigPaths& paths, const Clock& clock, OpenMode
             return out;
         }
         if (mode == OpenMode::read_write) {
-            // Asking first: setting the mode again on a journal already in
-            // WAL costs as much as the rest of opening it.
-            std::string jm = db.execAndGet("PRAGMA journal_mode").getString();
+            // WAL is a persistent property of the file, and SQLite opens a file
+            // whose header says so in WAL mode: no need to ask. Asking costs
+            // ~0.1 ms of a command; setting it again costs as much as the rest
+            // of opening the journal.
+            std::string jm = header_says_wal ? "wal" : db.execAndGet("PRAGMA journal_mode").getString();
             if (jm != "wal") jm = db.execAndGet("PRAGMA journal_mode = WAL").getString();
             if (jm != "wal") {
                 out.reason = "journal could not be put in WAL mode (got " + jm + ")";

@@ -67,6 +67,34 @@ TEST_CASE("a new journal is WAL, migrated to the latest schema and private", "[s
     CHECK(std::filesystem::exists(f.paths.dir / "usage.db-wal"));
 }
 
+TEST_CASE("a journal found in rollback mode is put back in WAL mode, its rows kept", "[store]") {
+    Fixture f;
+    {
+        auto j = f.open();
+        append(*j);
+    }
+    {
+        // Another tool (the sqlite3 shell, a restore) may leave the file in
+        // rollback mode: its header then says so, and open must not trust a
+        // stale belief that it is WAL.
+        SQLite::Database db(f.paths.journal().string(), SQLite::OPEN_READWRITE);
+        CHECK(db.execAndGet("PRAGMA journal_mode = DELETE").getString() == "delete");
+    }
+    auto header_versions = [&] {
+        std::string h = slurp(f.paths.journal()).substr(0, 100);
+        return std::make_pair(static_cast<int>(h[18]), static_cast<int>(h[19]));
+    };
+    CHECK(header_versions() == std::make_pair(1, 1));
+    {
+        auto j = f.open();
+        append(*j);
+        CHECK(j->pending(0, 10).size() == 2);
+    }
+    CHECK(header_versions() == std::make_pair(2, 2));
+    SQLite::Database db(f.paths.journal().string(), SQLite::OPEN_READONLY);
+    CHECK(db.execAndGet("PRAGMA journal_mode").getString() == "wal");
+}
+
 TEST_CASE("appended rows get a UUIDv7 and an RFC 3339 millisecond UTC timestamp fixed at append", "[store]") {
     Fixture f;
     auto j = f.open();
