@@ -1,8 +1,10 @@
 #pragma once
-// Starting `arcade-ship` without making the CLI wait: fork (no exec wait, as
-// posix_spawn's vfork would impose), then in the child a new session, stdio on
-// /dev/null, every other descriptor closed, default signal dispositions, exec.
-// See Reap for how the child is kept from lingering as a zombie.
+// Starting `arcade-ship` without making the CLI wait: a child that shares our
+// memory until it execs (no page tables copied, no exec wait as posix_spawn's
+// vfork would impose; fork where that is unavailable), then in the child a new
+// session, stdio on /dev/null, every other descriptor closed, default signal
+// dispositions, exec. See Reap for how the child is kept from lingering as a
+// zombie.
 
 #include <string>
 #include <sys/types.h>
