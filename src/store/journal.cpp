@@ -213,16 +213,31 @@ struct Journal::Impl {
         return st.executeStep() ? st.getColumn(0).getInt64() : 0;
     }
 
+    // The pending count, kept in `counters` so the cap is checked without a
+    // scan. Every statement that moves rows into or out of 'pending' calls
+    // this with the number of rows it changed, in the same transaction.
+    void adjust_pending(std::int64_t by) { bump_counter("pending", by); }
+
+    // A new pending row: counts it and returns the new pending count.
+    std::int64_t count_new_pending_row() {
+        SQLite::Statement st(db, "UPDATE counters SET value = value + 1 WHERE name = 'pending' RETURNING value");
+        std::int64_t pending = st.executeStep() ? st.getColumn(0).getInt64() : 0;
+        while (st.executeStep()) {
+        }
+        return pending;
+    }
+
     // Alias rows are never dropped: losing one would break the ordering of
     // identified events behind it.
-    std::int64_t enforce_cap(std::int64_t max_pending) {
-        std::int64_t excess = counter("pending") - max_pending;
+    std::int64_t enforce_cap(std::int64_t max_pending, std::optional<std::int64_t> pending = std::nullopt) {
+        std::int64_t excess = pending.value_or(counter("pending")) - max_pending;
         if (excess <= 0) return 0;
         SQLite::Statement st(db,
                              "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE state = 'pending' "
                              "AND kind = 'event' ORDER BY seq LIMIT ?)");
         st.bind(1, excess);
         int removed = st.exec();
+        adjust_pending(-removed);
         bump_counter("dropped_cap", removed);
         return removed;
     }
@@ -352,6 +367,7 @@ bool Journal::link(const std::string& principal, const std::function<std::string
         st.bind(5, before.anon_id);
         st.bind(6, alias_properties(before));
         st.exec();
+        impl_->adjust_pending(1);
         impl_->write_identity_file(after);
         return true;
     });
@@ -413,7 +429,7 @@ StoredEvent Journal::append(const std::function<NewEvent(const Identity&)>& buil
         st.bind(9, row.properties);
         st.exec();
         row.seq = impl_->db.getLastInsertRowid();
-        impl_->enforce_cap(impl_->retention.max_pending);
+        impl_->enforce_cap(impl_->retention.max_pending, impl_->count_new_pending_row());
         return row;
     });
 }
@@ -463,15 +479,17 @@ void Journal::mark_sent(const std::vector<std::int64_t>& seqs) {
         SQLite::Statement st(impl_->db, "UPDATE events SET state = 'sent', sent_ms = ? "
                                         "WHERE seq BETWEEN ? AND ? AND state = 'pending'");
         st.bind(1, impl_->clock.now_ms());
+        std::int64_t sent = 0;
         for (std::size_t i = 0; i < seqs.size();) {
             std::size_t j = i;
             while (j + 1 < seqs.size() && seqs[j + 1] == seqs[j] + 1) ++j;
             st.bind(2, seqs[i]);
             st.bind(3, seqs[j]);
-            st.exec();
+            sent += st.exec();
             st.reset();
             i = j + 1;
         }
+        impl_->adjust_pending(-sent);
     });
 }
 
@@ -480,7 +498,7 @@ void Journal::mark_dead(std::int64_t seq, const std::string& reason) {
         SQLite::Statement st(impl_->db, "UPDATE events SET state = 'dead', dead_reason = ? WHERE seq = ? AND state = 'pending'");
         st.bind(1, reason);
         st.bind(2, seq);
-        st.exec();
+        impl_->adjust_pending(-st.exec());
     });
 }
 
@@ -520,6 +538,7 @@ std::int64_t Journal::enforce_retention() {
                               "DELETE FROM events WHERE state = 'pending' AND kind = 'event' AND created_ms < ?");
         old.bind(1, now - r.pending_max_age_ms);
         std::int64_t aged = old.exec();
+        impl_->adjust_pending(-aged);
         impl_->bump_counter("dropped_age", aged);
         std::int64_t capped = impl_->enforce_cap(r.max_pending);
         SQLite::Statement sent(impl_->db, "DELETE FROM events WHERE state = 'sent' AND sent_ms < ?");
@@ -581,7 +600,7 @@ void Journal::set_tracking_disabled(bool disabled) {
     impl_->write([&] {
         if (disabled) {
             impl_->set_setting("tracking_disabled", "1");
-            impl_->db.exec("DELETE FROM events WHERE state = 'pending'");
+            impl_->adjust_pending(-impl_->db.exec("DELETE FROM events WHERE state = 'pending'"));
         } else {
             impl_->set_setting("tracking_disabled", std::nullopt);
         }
