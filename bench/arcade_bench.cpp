@@ -224,7 +224,7 @@ void page_costs() {
 
 // What tracking adds to one `arcade --version`, offline and online, and an
 // interpreter start for comparison.
-void cli_costs(const std::string& arcade, int runs) {
+void cli_costs(const std::string& arcade, const std::string& floor, int runs) {
 
     std::printf("\n## CLI cost per invocation (`arcade --version`), tracking on vs `ARCADE_USAGE_TRACKING=0`, "
                 "%d interleaved pairs\n\n",
@@ -251,6 +251,36 @@ void cli_costs(const std::string& arcade, int runs) {
         std::printf("\n(online: %zu events delivered to the loopback sink in %zu requests; peak RSS of `arcade "
                     "--version` %ld KiB tracked, %ld KiB untracked)\n",
                     sink.accepted_count(), sink.requests().size(), p.on_rss_kb, p.off_rss_kb);
+    }
+    {
+        // The floor: a minimal process appending one row to a one-table WAL
+        // file, paired with the same binary returning at once. The WAL is
+        // emptied before each pair, as the shipper leaves it when online.
+        testing::TempDir work;
+        std::string db = (work.path() / "floor.db").string();
+        std::map<std::string, std::string> env = {{"PATH", "/usr/bin:/bin"}};
+        run_timed({floor, "create", db}, env);
+        Paired p;
+        for (int i = 0; i < runs; ++i) {
+            run_timed({floor, "reset", db}, env);
+            Sample on, off;
+            if (i % 2) {
+                on = run_timed({floor, "append", db}, env);
+                off = run_timed({floor, "noop", db}, env);
+            } else {
+                off = run_timed({floor, "noop", db}, env);
+                on = run_timed({floor, "append", db}, env);
+            }
+            p.on_wall.push_back(on.wall_ms);
+            p.off_wall.push_back(off.wall_ms);
+            p.diff_wall.push_back(on.wall_ms - off.wall_ms);
+            p.on_cpu.push_back(on.cpu_ms);
+            p.off_cpu.push_back(off.cpu_ms);
+            p.diff_cpu.push_back(on.cpu_ms - off.cpu_ms);
+        }
+        print_paired("floor: a minimal C++ process appending one row to a one-table WAL SQLite file, vs returning "
+                     "at once (`sqlite-floor`)",
+                     p);
     }
     {
         testing::TempDir work;
@@ -336,7 +366,7 @@ int main(int argc, char** argv) {
 
     if (wanted("cli")) {
         page_costs();
-        cli_costs(arcade, runs);
+        cli_costs(arcade, (fs::path(argv[0]).parent_path() / "sqlite-floor").string(), runs);
     }
 
     if (wanted("spawn")) spawn_costs(std::min(runs, 200));

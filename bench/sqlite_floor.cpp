@@ -1,0 +1,54 @@
+// The floor under what tracking can cost: the least a fresh process can do
+// to append one row to a WAL-mode SQLite file. arcade-bench runs it paired
+// with its "noop" mode (same binary, same libraries loaded, returns at once),
+// so the difference is the append alone.
+//
+//   sqlite-floor noop FILE      return 0
+//   sqlite-floor create FILE    create FILE: WAL, one table
+//   sqlite-floor reset FILE     empty the WAL, as the shipper does when done
+//   sqlite-floor append FILE    open, insert one 600-byte row, commit, close
+#include <sqlite3.h>
+
+#include <cstring>
+#include <string>
+
+int main(int argc, char** argv) {
+    if (argc != 3) return 2;
+    std::string mode = argv[1];
+    if (mode == "noop") return 0;
+    // What arcade's journal does too (src/store/journal.cpp): less memory touched.
+    sqlite3_config(SQLITE_CONFIG_LOOKASIDE, 0, 0);
+    sqlite3_config(SQLITE_CONFIG_PAGECACHE, static_cast<void*>(nullptr), 0, 0);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3* db = nullptr;
+    int flags = SQLITE_OPEN_READWRITE | (mode == "create" ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(argv[2], &db, flags, nullptr) != SQLITE_OK) return 3;
+    sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+    int persist = 1;
+    sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+    int rc = SQLITE_OK;
+    if (mode == "create") {
+        rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL; CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, body TEXT)",
+                          nullptr, nullptr, nullptr);
+    } else if (mode == "reset") {
+        rc = sqlite3_exec(db,
+                          "PRAGMA synchronous = NORMAL; PRAGMA wal_checkpoint(TRUNCATE); "
+                          "DELETE FROM t; INSERT INTO t (body) VALUES ('first frame of the new WAL')",
+                          nullptr, nullptr, nullptr);
+    } else if (mode == "append") {
+        sqlite3_exec(db, "PRAGMA synchronous = NORMAL", nullptr, nullptr, nullptr);
+        sqlite3_stmt* st = nullptr;
+        rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+        if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "INSERT INTO t (body) VALUES (?)", -1, &st, nullptr);
+        char body[600];
+        std::memset(body, 'x', sizeof body);
+        if (rc == SQLITE_OK) sqlite3_bind_text(st, 1, body, sizeof body, SQLITE_STATIC);
+        if (rc == SQLITE_OK && sqlite3_step(st) != SQLITE_DONE) rc = SQLITE_ERROR;
+        sqlite3_finalize(st);
+        if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    } else {
+        rc = SQLITE_MISUSE;
+    }
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : 1;
+}
