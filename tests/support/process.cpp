@@ -9,166 +9,214 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 namespace arcade::testing {
 namespace {
 
-std::vector<std::string> flatten(const std::map<std::string, std::string>& env) {
-    std::vector<std::string> out;
-    for (const auto& [k, v] : env) out.push_back(k + "=" + v);
-    return out;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+milliseconds left_until(Clock::time_point deadline) {
+    return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
 }
 
-std::vector<char*> pointers(std::vector<std::string>& strings) {
-    std::vector<char*> out;
-    for (auto& s : strings) out.push_back(s.data());
-    out.push_back(nullptr);
-    return out;
+// Both ends of a new pipe, close-on-exec (the child gets its end by dup2).
+std::pair<FileDescriptor, FileDescriptor> make_pipe() {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    return {FileDescriptor(fds[0]), FileDescriptor(fds[1])};
 }
 
-}  // namespace
+FileDescriptor open_dev_null() {
+    FileDescriptor fd(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (fd.get() < 0) throw std::runtime_error("cannot open /dev/null");
+    return fd;
+}
 
-ProcessResult run_process(const ProcessSpec& spec) {
-    int out_pipe[2], err_pipe[2], in_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0 || ::pipe2(in_pipe, O_CLOEXEC) != 0)
-        throw std::runtime_error("pipe failed");
-    auto args = spec.argv;
-    auto envs = flatten(spec.env);
-    auto argv = pointers(args);
-    auto envp = pointers(envs);
+// Forks and execs `spec` with `stdio` as its fds 0, 1 and 2. With
+// `terminal`, the child starts a session whose controlling terminal is
+// `stdio[0]`. The signals a test sends (and SIGPIPE, SIGCHLD) get their
+// default dispositions and nothing is blocked, whatever the test runner
+// ignores or masks. Everything is prepared before fork: after it, only
+// async-signal-safe calls.
+int spawn(const ProcessSpec& spec, const int (&stdio)[3], bool terminal = false) {
+    if (spec.argv.empty()) throw std::runtime_error("no program to run");
+    std::vector<std::string> strings = spec.argv;
+    for (const auto& [k, v] : spec.env) strings.push_back(k + "=" + v);
+    std::vector<char*> argv, envp;
+    for (std::size_t i = 0; i < strings.size(); ++i)
+        (i < spec.argv.size() ? argv : envp).push_back(strings[i].data());
+    argv.push_back(nullptr);
+    envp.push_back(nullptr);
+
     pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
-        if (spec.stdin_data) {
-            ::dup2(in_pipe[0], 0);
-        } else {
-            int devnull = ::open("/dev/null", O_RDONLY);
-            ::dup2(devnull, 0);
+        if (terminal) {
+            ::setsid();
+            ::ioctl(stdio[0], TIOCSCTTY, 0);
         }
-        ::dup2(out_pipe[1], 1);
-        ::dup2(err_pipe[1], 2);
-        ::execve(argv[0], argv.data(), envp.data());
-        ::_exit(127);
-    }
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    ::close(in_pipe[0]);
-    if (spec.stdin_data) {
-        std::string_view data = *spec.stdin_data;
-        while (!data.empty()) {
-            ssize_t n = ::write(in_pipe[1], data.data(), data.size());
-            if (n <= 0) break;
-            data.remove_prefix(static_cast<std::size_t>(n));
-        }
-    }
-    ::close(in_pipe[1]);
-
-    ProcessResult result;
-    auto deadline = std::chrono::steady_clock::now() + spec.timeout;
-    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-    int open_fds = 2;
-    bool killed = false;
-    while (open_fds > 0) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            ::kill(pid, SIGKILL);
-            killed = true;
-            break;
-        }
-        int r = ::poll(fds, 2, static_cast<int>(left.count()));
-        if (r < 0 && errno == EINTR) continue;
-        for (int i = 0; i < 2; ++i) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            char buf[65536];
-            ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-            if (n <= 0) {
-                ::close(fds[i].fd);
-                fds[i].fd = -1;
-                --open_fds;
-            } else {
-                (i == 0 ? result.out : result.err).append(buf, static_cast<std::size_t>(n));
-            }
-        }
-    }
-    for (auto& f : fds)
-        if (f.fd >= 0) ::close(f.fd);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (killed) result.exit_code = -1;
-    else if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-    else if (WIFSIGNALED(status)) result.exit_code = 128 + WTERMSIG(status);
-    return result;
-}
-
-ProcessResult run_in_terminal(const ProcessSpec& spec, const std::string& typed) {
-    int master = -1, slave = -1;
-    if (::openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) throw std::runtime_error("openpty failed");
-    auto args = spec.argv;
-    auto envs = flatten(spec.env);
-    auto argv = pointers(args);
-    auto envp = pointers(envs);
-    pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error("fork failed");
-    if (pid == 0) {
-        ::close(master);
-        ::setsid();
-        ::ioctl(slave, TIOCSCTTY, 0);
-        ::dup2(slave, 0);
-        ::dup2(slave, 1);
-        ::dup2(slave, 2);
-        if (slave > 2) ::close(slave);
-        ::execve(argv[0], argv.data(), envp.data());
-        ::_exit(127);
-    }
-    ::close(slave);
-    if (!typed.empty()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
-        [[maybe_unused]] auto n = ::write(master, typed.data(), typed.size());
-    }
-    ProcessResult result;
-    auto deadline = std::chrono::steady_clock::now() + spec.timeout;
-    for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            ::kill(pid, SIGKILL);
-            break;
-        }
-        pollfd fd{master, POLLIN, 0};
-        int r = ::poll(&fd, 1, static_cast<int>(left.count()));
-        if (r < 0 && errno == EINTR) continue;
-        char buf[4096];
-        ssize_t n = ::read(master, buf, sizeof buf);
-        if (n <= 0) break;  // EIO once the child side is closed
-        result.out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(master);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
-    return result;
-}
-
-int start_process(const ProcessSpec& spec) {
-    auto args = spec.argv;
-    auto envs = flatten(spec.env);
-    auto argv = pointers(args);
-    auto envp = pointers(envs);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        int devnull = ::open("/dev/null", O_RDWR);
-        ::dup2(devnull, 0);
-        ::dup2(devnull, 1);
-        ::dup2(devnull, 2);
+        for (int fd = 0; fd < 3; ++fd) ::dup2(stdio[fd], fd);
+        struct sigaction dfl {};
+        dfl.sa_handler = SIG_DFL;
+        sigemptyset(&dfl.sa_mask);
+        for (int sig : {SIGINT, SIGTERM, SIGPIPE, SIGCHLD}) ::sigaction(sig, &dfl, nullptr);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);
     }
     return pid;
+}
+
+// Waits for `pid` to end, calling `idle(at most 20 ms)` meanwhile; SIGKILLs
+// it at `deadline`. Records how it ended in `result`.
+void reap(int pid, Clock::time_point deadline, const std::function<void(milliseconds)>& idle,
+          ProcessResult& result) {
+    int status = 0;
+    while (::waitpid(pid, &status, WNOHANG) != pid) {
+        if (Clock::now() >= deadline) {
+            result.timed_out = true;
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            break;
+        }
+        idle(std::min(left_until(deadline), milliseconds(20)));
+    }
+    if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+}
+
+}  // namespace
+
+FileDescriptor& FileDescriptor::operator=(FileDescriptor&& other) noexcept {
+    if (this != &other) {
+        reset();
+        fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+}
+
+void FileDescriptor::reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+ChildProcess::ChildProcess(const ProcessSpec& spec) {
+    auto [out_read, out_write] = make_pipe();
+    auto [err_read, err_write] = make_pipe();
+    FileDescriptor in_read, in_write;
+    if (spec.stdin_data) std::tie(in_read, in_write) = make_pipe();
+    else in_read = open_dev_null();
+    pid_ = spawn(spec, {in_read.get(), out_write.get(), err_write.get()});
+    out_ = std::move(out_read);
+    err_ = std::move(err_read);
+    if (spec.stdin_data) {
+        std::string_view data = *spec.stdin_data;
+        while (!data.empty()) {
+            ssize_t n = ::write(in_write.get(), data.data(), data.size());
+            if (n <= 0) break;
+            data.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+}
+
+ChildProcess::~ChildProcess() {
+    if (reaped_) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+}
+
+bool ChildProcess::pump(milliseconds wait) {
+    pollfd fds[2];
+    nfds_t n = 0;
+    for (auto* fd : {&out_, &err_})
+        if (fd->get() >= 0) fds[n++] = pollfd{fd->get(), POLLIN, 0};
+    // With both pipes closed this is a plain sleep, which keeps callers'
+    // wait loops from spinning.
+    if (::poll(fds, n, static_cast<int>(wait.count())) > 0) {
+        for (nfds_t i = 0; i < n; ++i) {
+            if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            const bool is_out = fds[i].fd == out_.get();
+            char buf[65536];
+            ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
+            if (got > 0) (is_out ? result_.out : result_.err).append(buf, static_cast<std::size_t>(got));
+            else if (got == 0 || errno != EINTR) (is_out ? out_ : err_).reset();
+        }
+    }
+    return out_.get() >= 0 || err_.get() >= 0;
+}
+
+bool ChildProcess::wait_for_stdout(const std::function<bool(const std::string&)>& done, milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    while (!done(result_.out)) {
+        auto left = left_until(deadline);
+        if (left.count() <= 0) return false;
+        if (!pump(std::min(left, milliseconds(50)))) return done(result_.out);
+    }
+    return true;
+}
+
+void ChildProcess::send_signal(int sig) {
+    if (!reaped_) ::kill(pid_, sig);
+}
+
+ProcessResult ChildProcess::finish(milliseconds timeout) {
+    if (reaped_) return result_;
+    // Reads while waiting, so a child that writes more than a pipe holds is
+    // not stuck until the timeout.
+    reap(pid_, Clock::now() + timeout, [this](milliseconds wait) { pump(wait); }, result_);
+    reaped_ = true;
+    // The exit closes our pipes unless a grandchild (a detached shipper in
+    // the moment before it redirects its stdio) kept them: read what is
+    // left, but do not wait for such a grandchild.
+    auto drain_deadline = Clock::now() + milliseconds(500);
+    while (Clock::now() < drain_deadline && pump(milliseconds(20))) {
+    }
+    return result_;
+}
+
+ProcessResult run_process(const ProcessSpec& spec) { return ChildProcess(spec).finish(spec.timeout); }
+
+ProcessResult run_in_terminal(const ProcessSpec& spec, const std::string& typed) {
+    int master_fd = -1, slave_fd = -1;
+    if (::openpty(&master_fd, &slave_fd, nullptr, nullptr, nullptr) != 0) throw std::runtime_error("openpty failed");
+    FileDescriptor master(master_fd), slave(slave_fd);
+    ::fcntl(master.get(), F_SETFD, FD_CLOEXEC);
+    ::fcntl(slave.get(), F_SETFD, FD_CLOEXEC);
+    const int pid = spawn(spec, {slave.get(), slave.get(), slave.get()}, true);
+    slave.reset();
+    if (!typed.empty()) {
+        std::this_thread::sleep_for(milliseconds(300));
+        [[maybe_unused]] auto n = ::write(master.get(), typed.data(), typed.size());
+    }
+    ProcessResult result;
+    auto deadline = Clock::now() + spec.timeout;
+    for (auto left = left_until(deadline); left.count() > 0; left = left_until(deadline)) {
+        pollfd fd{master.get(), POLLIN, 0};
+        if (::poll(&fd, 1, static_cast<int>(left.count())) <= 0) continue;
+        char buf[4096];
+        ssize_t n = ::read(master.get(), buf, sizeof buf);
+        if (n <= 0) break;  // EIO once the child side is closed
+        result.out.append(buf, static_cast<std::size_t>(n));
+    }
+    reap(pid, deadline, [](milliseconds wait) { std::this_thread::sleep_for(wait); }, result);
+    return result;
+}
+
+int start_process(const ProcessSpec& spec) {
+    FileDescriptor devnull = open_dev_null();
+    return spawn(spec, {devnull.get(), devnull.get(), devnull.get()});
 }
 
 TempDir::TempDir() {

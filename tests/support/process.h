@@ -5,15 +5,19 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace arcade::testing {
 
 struct ProcessResult {
-    int exit_code = -1;  // -1: killed by the timeout; 128+N: killed by signal N
+    int exit_code = -1;      // the exit status; -1 when it did not exit (a signal ended it)
+    int signal = 0;          // the signal that ended it (SIGKILL after a timeout); 0 when it exited
+    bool timed_out = false;  // killed because it outlived the timeout
     std::string out;
     std::string err;
 };
@@ -22,9 +26,55 @@ struct ProcessSpec {
     std::vector<std::string> argv;                   // argv[0] is the executable path
     std::map<std::string, std::string> env;          // the complete environment
     std::optional<std::string> stdin_data;           // nullopt: stdin is /dev/null
-    std::chrono::milliseconds timeout{20000};
+    std::chrono::milliseconds timeout{20000};        // for run_process and run_in_terminal
 };
 
+// An owned file descriptor (-1: none), closed on destruction or reset().
+class FileDescriptor {
+public:
+    explicit FileDescriptor(int fd = -1) : fd_(fd) {}
+    ~FileDescriptor() { reset(); }
+    FileDescriptor(FileDescriptor&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    FileDescriptor& operator=(FileDescriptor&& other) noexcept;
+    int get() const { return fd_; }
+    void reset();
+
+private:
+    int fd_;
+};
+
+// A running child with stdout and stderr captured through pipes, stdin fed
+// `spec.stdin_data` (written whole at start, so keep it under a pipe's 64 KiB)
+// and default dispositions for the signals a test sends. A program that
+// cannot be executed exits 127. Killed and reaped if still running on
+// destruction. Not thread-safe.
+class ChildProcess {
+public:
+    // Starts `spec.argv` with `spec.env`; throws std::runtime_error if it cannot fork.
+    explicit ChildProcess(const ProcessSpec& spec);
+    ~ChildProcess();
+    ChildProcess(const ChildProcess&) = delete;
+    ChildProcess& operator=(const ChildProcess&) = delete;
+
+    // Collects output until `done(stdout so far)` holds; false on timeout, or
+    // when output ends without it holding.
+    bool wait_for_stdout(const std::function<bool(const std::string&)>& done, std::chrono::milliseconds timeout);
+    void send_signal(int sig);
+    // Waits for the exit (SIGKILL after `timeout`) and returns everything captured.
+    ProcessResult finish(std::chrono::milliseconds timeout);
+
+private:
+    // Reads what arrives within `wait`; false once both pipes are closed.
+    bool pump(std::chrono::milliseconds wait);
+
+    int pid_ = -1;
+    FileDescriptor out_;
+    FileDescriptor err_;
+    bool reaped_ = false;
+    ProcessResult result_;
+};
+
+// Runs the process to completion (at most `spec.timeout`).
 ProcessResult run_process(const ProcessSpec& spec);
 
 // Runs the process with stdin, stdout and stderr on a new pseudo-terminal,
