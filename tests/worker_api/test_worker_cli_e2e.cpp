@@ -14,18 +14,19 @@
 #include <string>
 #include <vector>
 
-#include "child_process.h"
 #include "fake_arcade.h"
+#include "support/process.h"
 #include "work_dir.h"
 
 using namespace std::chrono_literals;
-using arcade::test::ChildProcess;
 using arcade::test::FakeCloud;
 using arcade::test::FakeEngine;
 using arcade::test::FakeEngineWorker;
-using arcade::test::ProcessResult;
 using arcade::test::SseEnd;
 using arcade::test::SseScript;
+using arcade::testing::ChildProcess;
+using arcade::testing::ProcessResult;
+using arcade::testing::ProcessSpec;
 
 namespace {
 
@@ -54,19 +55,19 @@ public:
     }
 
     ProcessResult run(const std::vector<std::string>& args) {
-        auto result = arcade::test::run_process(bin_, args, env);
+        auto result = arcade::testing::run_process(spec(args));
         INFO("arcade stderr: " << result.err);
         CHECK_FALSE(result.timed_out);
         return result;
     }
 
     std::unique_ptr<ChildProcess> start(const std::vector<std::string>& args) {
-        return std::make_unique<ChildProcess>(bin_, args, env);
+        return std::make_unique<ChildProcess>(spec(args));
     }
 
     // The last recorded event of `command_name`, from `arcade usage status`.
     std::optional<RecordedEvent> last_event(const std::string& command_name) {
-        auto status = arcade::test::run_process(bin_, {"usage", "status", "--json", "--events"}, env);
+        auto status = arcade::testing::run_process(spec({"usage", "status", "--json", "--events"}));
         REQUIRE(status.exit_code == 0);
         rapidjson::Document doc;
         doc.Parse(status.out.c_str());
@@ -96,6 +97,15 @@ public:
     std::map<std::string, std::string> env;
 
 private:
+    // `arcade args…` in this test's environment, with the default timeout.
+    ProcessSpec spec(const std::vector<std::string>& args) const {
+        ProcessSpec s;
+        s.argv = {bin_};
+        s.argv.insert(s.argv.end(), args.begin(), args.end());
+        s.env = env;
+        return s;
+    }
+
     std::string bin_;
 };
 
