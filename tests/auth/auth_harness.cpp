@@ -1,14 +1,11 @@
 #include "auth_harness.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <rapidjson/document.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,13 +39,6 @@ std::optional<ParsedUrl> parse_http_url(const std::string& url) {
     auto colon = authority.rfind(':');
     out.host = authority.substr(0, colon);
     if (colon != std::string::npos) out.port = std::stoi(authority.substr(colon + 1));
-    return out;
-}
-
-std::vector<char*> pointers(std::vector<std::string>& strings) {
-    std::vector<char*> out;
-    for (auto& s : strings) out.push_back(s.data());
-    out.push_back(nullptr);
     return out;
 }
 
@@ -128,74 +118,6 @@ ReservedPort::~ReservedPort() {
 
 // ---------------------------------------------------------------------------
 
-BackgroundProcess::BackgroundProcess(const ProcessSpec& spec, const std::filesystem::path& output_dir) {
-    static int counter = 0;
-    ++counter;
-    out_path_ = output_dir / ("bg-" + std::to_string(counter) + ".out");
-    err_path_ = output_dir / ("bg-" + std::to_string(counter) + ".err");
-    auto args = spec.argv;
-    std::vector<std::string> envs;
-    for (const auto& [k, v] : spec.env) envs.push_back(k + "=" + v);
-    auto argv = pointers(args);
-    auto envp = pointers(envs);
-    std::string out = out_path_.string(), err = err_path_.string();
-    pid_ = ::fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-        int in = ::open("/dev/null", O_RDONLY);
-        int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (in < 0 || o < 0 || e < 0) ::_exit(126);
-        ::dup2(in, 0);
-        ::dup2(o, 1);
-        ::dup2(e, 2);
-        ::execve(argv[0], argv.data(), envp.data());
-        ::_exit(127);
-    }
-}
-
-BackgroundProcess::~BackgroundProcess() {
-    if (result_ || pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-}
-
-void BackgroundProcess::send_signal(int sig) {
-    if (!result_ && pid_ > 0) ::kill(pid_, sig);
-}
-
-ProcessResult BackgroundProcess::finish(std::chrono::milliseconds timeout) {
-    if (result_) return *result_;
-    ProcessResult r;
-    auto deadline = SteadyClock::now() + timeout;
-    int status = 0;
-    bool exited = false;
-    while (SteadyClock::now() < deadline) {
-        pid_t got = ::waitpid(pid_, &status, WNOHANG);
-        if (got == pid_) {
-            exited = true;
-            break;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    if (!exited) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        r.exit_code = -1;
-    } else if (WIFEXITED(status)) {
-        r.exit_code = WEXITSTATUS(status);
-    } else if (WIFSIGNALED(status)) {
-        r.exit_code = 128 + WTERMSIG(status);
-    }
-    r.out = slurp(out_path_);
-    r.err = slurp(err_path_);
-    result_ = r;
-    return r;
-}
-
-// ---------------------------------------------------------------------------
-
 Machine::Machine(const std::string& posthog_url, const std::string& cloud_url) {
     env = arcade_env(tmp_.path(), posthog_url);
     env["ARCADE_CLOUD_URL"] = cloud_url;
@@ -213,27 +135,27 @@ Machine::Machine(const std::string& posthog_url, const std::string& cloud_url) {
 
 Machine::~Machine() { wait_shipper_idle(std::chrono::seconds(12)); }
 
-ProcessResult Machine::arcade(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+ProcessSpec Machine::arcade_spec(const std::vector<std::string>& args) const {
     ProcessSpec spec;
     spec.argv = {env_path("ARCADE_BIN")};
     if (spec.argv[0].empty()) throw std::runtime_error("ARCADE_BIN is not set");
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
     spec.env = env;
+    return spec;
+}
+
+ProcessResult Machine::arcade(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+    ProcessSpec spec = arcade_spec(args);
     spec.timeout = timeout;
     ProcessResult r = run_process(spec);
     transcript_ += r.out + r.err;
     return r;
 }
 
-std::unique_ptr<BackgroundProcess> Machine::start_arcade(const std::vector<std::string>& args) {
-    ProcessSpec spec;
-    spec.argv = {env_path("ARCADE_BIN")};
-    if (spec.argv[0].empty()) throw std::runtime_error("ARCADE_BIN is not set");
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.env = env;
+std::unique_ptr<ChildProcess> Machine::start_arcade(const std::vector<std::string>& args) {
     std::error_code ec;
     std::filesystem::remove(browser_url_file_, ec);
-    return std::make_unique<BackgroundProcess>(spec, tmp_.path());
+    return std::make_unique<ChildProcess>(arcade_spec(args));
 }
 
 std::optional<std::string> Machine::wait_for_browser_url(std::chrono::milliseconds timeout) {

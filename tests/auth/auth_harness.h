@@ -7,8 +7,6 @@
 // the test then plays the browser over plain loopback HTTP. Every wait is
 // bounded so a broken build fails instead of hanging.
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -52,30 +50,6 @@ private:
     int port_ = 0;
 };
 
-// A child process whose stdout and stderr go to files, for commands that must
-// run while the test acts (login waiting for its browser). Killed and reaped
-// if still running on destruction.
-class BackgroundProcess {
-public:
-    // Starts `spec.argv` with `spec.env`, stdin on /dev/null; throws
-    // std::runtime_error if it cannot.
-    BackgroundProcess(const ProcessSpec& spec, const std::filesystem::path& output_dir);
-    ~BackgroundProcess();
-    BackgroundProcess(const BackgroundProcess&) = delete;
-    BackgroundProcess& operator=(const BackgroundProcess&) = delete;
-
-    void send_signal(int sig);
-    // Waits for the exit (SIGKILL and exit_code -1 after `timeout`) and
-    // returns what it printed.
-    ProcessResult finish(std::chrono::milliseconds timeout);
-
-private:
-    pid_t pid_ = -1;
-    std::filesystem::path out_path_;
-    std::filesystem::path err_path_;
-    std::optional<ProcessResult> result_;
-};
-
 // What one `arcade login` driven by the test-as-browser produced.
 struct LoginRun {
     ProcessResult result;
@@ -105,8 +79,9 @@ public:
     // Runs `arcade args…` to completion (bounded).
     ProcessResult arcade(const std::vector<std::string>& args,
                          std::chrono::milliseconds timeout = std::chrono::seconds(20));
-    // Starts `arcade args…` in the background.
-    std::unique_ptr<BackgroundProcess> start_arcade(const std::vector<std::string>& args);
+    // Starts `arcade args…` in the background (for commands that must run
+    // while the test acts, such as login waiting for its browser).
+    std::unique_ptr<ChildProcess> start_arcade(const std::vector<std::string>& args);
     // Waits for the URL the CLI gave $BROWSER.
     std::optional<std::string> wait_for_browser_url(std::chrono::milliseconds timeout = std::chrono::seconds(10));
     bool browser_was_opened() const;
@@ -129,6 +104,9 @@ public:
     bool wait_shipper_idle(std::chrono::milliseconds timeout = std::chrono::seconds(12)) const;
 
 private:
+    // `arcade args…` with this machine's environment; throws if ARCADE_BIN is unset.
+    ProcessSpec arcade_spec(const std::vector<std::string>& args) const;
+
     TempDir tmp_;
     std::string transcript_;
     std::filesystem::path browser_url_file_;
