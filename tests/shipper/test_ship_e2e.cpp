@@ -11,7 +11,6 @@
 #include "core/clock.h"
 #include "core/files.h"
 #include "store/journal.h"
-#include "store/ship_lock.h"
 #include "support/posthog_sink.h"
 
 using namespace arcade::testing;
@@ -37,13 +36,14 @@ std::string shipper_binary() {
     return (fs::path(Arcade::binary()).parent_path() / "arcade-ship").string();
 }
 
-// Waits until no shipper holds the lock; returns how long that took.
+// Waits until the shippers the test's CLI runs started are gone; returns how
+// long that took (at least `limit` when they outlived it). Waiting for the
+// processes rather than for ship.lock also covers a shipper just forked that
+// has not taken the lock yet; whoever holds the lock is one of them. It also
+// never takes the lock, which could make a shipper starting then give up.
 std::chrono::milliseconds wait_shipper_idle(const Arcade& a, std::chrono::milliseconds limit = 12000ms) {
     auto start = std::chrono::steady_clock::now();
-    while (arcade::store::ShipLock::is_held_elsewhere(a.dir() / "ship.lock")) {
-        if (std::chrono::steady_clock::now() - start > limit) break;
-        std::this_thread::sleep_for(20ms);
-    }
+    wait_detached_gone(a.tmp.path(), limit);
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
 }
 
