@@ -55,6 +55,7 @@ namespace {
 #endif
 #endif
 
+#ifndef ARCADE_SANITIZED
 // What the child of clone_detached needs, with its stack, in one mapping of
 // its own. Nothing ever unmaps it: the child may still be reading it after
 // this process has returned and exited (it costs a few pages of address
@@ -69,6 +70,7 @@ int clone_child(void* arg) {
     auto* block = static_cast<CloneBlock*>(arg);
     become_detached(block->path, block->argv);
 }
+#endif
 
 // fork() copies the page tables, and afterwards every page the parent writes
 // while it finishes is copied again: ~0.6 ms of a command on these machines.
