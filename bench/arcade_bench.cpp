@@ -118,8 +118,11 @@ struct Paired {
 // Alternates tracked and untracked runs of the same command so drift in the
 // machine's load hits both sides alike; the figure that matters is the
 // median of the per-pair differences.
+// With `one_at_a_time`, each run waits until the shippers started before it
+// are gone, as when a person types commands seconds apart: every tracked run
+// then starts a shipper of its own (back to back, one shipper serves many).
 Paired paired_runs(const std::string& arcade, std::map<std::string, std::string> env, int runs,
-                   const std::vector<std::string>& args, const fs::path& dir) {
+                   const std::vector<std::string>& args, const fs::path& dir, bool one_at_a_time = false) {
     Paired p;
     auto off_env = env;
     off_env["ARCADE_USAGE_TRACKING"] = "0";
@@ -127,13 +130,20 @@ Paired paired_runs(const std::string& arcade, std::map<std::string, std::string>
     argv.insert(argv.end(), args.begin(), args.end());
     for (int i = 0; i < 5; ++i) run_timed(argv, env), run_timed(argv, off_env);  // warm caches
     wait_idle(dir);
+    auto settle = [&] {
+        if (one_at_a_time) testing::wait_detached_gone(env.at("ARCADE_WORK_DIR"));
+    };
     for (int i = 0; i < runs; ++i) {
         Sample on, off;
         if (i % 2) {
+            settle();
             on = run_timed(argv, env);
+            settle();
             off = run_timed(argv, off_env);
         } else {
+            settle();
             off = run_timed(argv, off_env);
+            settle();
             on = run_timed(argv, env);
         }
         p.on_wall.push_back(on.wall_ms);
@@ -247,10 +257,18 @@ void cli_costs(const std::string& arcade, const std::string& floor, int runs) {
         testing::TempDir work;
         auto env = base_env(work.path(), sink.url());
         auto p = paired_runs(arcade, env, runs, {"--version"}, work.path() / ".arcade");
-        print_paired("online (append + detached shipper spawn)", p);
+        print_paired("online, back to back (append; a shipper spawned only when none is running)", p);
         std::printf("\n(online: %zu events delivered to the loopback sink in %zu requests; peak RSS of `arcade "
                     "--version` %ld KiB tracked, %ld KiB untracked)\n",
                     sink.accepted_count(), sink.requests().size(), p.on_rss_kb, p.off_rss_kb);
+    }
+    {
+        testing::PostHogSink sink;
+        sink.start();
+        testing::TempDir work;
+        auto env = base_env(work.path(), sink.url());
+        auto p = paired_runs(arcade, env, std::min(runs, 60), {"--version"}, work.path() / ".arcade", true);
+        print_paired("online, one command at a time (append + a detached shipper spawn every run)", p);
     }
     {
         // The floor: a minimal process appending one row to a one-table WAL
