@@ -20,6 +20,33 @@ namespace arcade::store {
 
 namespace {
 constexpr int kBusyTimeoutMs = 3000;
+
+// How a connection waits for a lock another process holds. SQLite's own
+// busy handler sleeps 1, 2, 5 ... then 100 ms between tries, so a process
+// that has waited a while tries ten times less often than a newcomer and
+// loses every race to it: in a 32-process storm a few commands waited out
+// the whole timeout and dropped their event (docs/RELIABILITY.md, F1). This
+// one tries every 1-3 ms (random, so waiters do not march in step) until
+// `timeout_ms` has passed since the first try.
+struct BusyWait {
+    int timeout_ms = kBusyTimeoutMs;
+    std::chrono::steady_clock::time_point first_try;
+    std::uint32_t random_state = 0;
+
+    static int handler(void* self, int tries) {
+        auto* wait = static_cast<BusyWait*>(self);
+        auto now = std::chrono::steady_clock::now();
+        if (tries == 0) wait->first_try = now;
+        if (now - wait->first_try >= std::chrono::milliseconds(wait->timeout_ms)) return 0;
+        std::uint32_t x = wait->random_state ? wait->random_state : static_cast<std::uint32_t>(::getpid()) | 1u;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        wait->random_state = x;
+        std::this_thread::sleep_for(std::chrono::microseconds(1000 + x % 2000));
+        return 1;
+    }
+};
 constexpr const char* kEventColumns =
     "seq, uuid, timestamp, created_ms, kind, event, distinct_id, anon_id, needs_identity, properties, state, "
     "attempts, dead_reason";
@@ -79,10 +106,13 @@ int latest_schema_version() { return migrations().empty() ? 0 : migrations().bac
 
 struct Journal::Impl {
     Impl(const ConfigPaths& p, const Clock& c, int flags)
-        : paths(p), clock(c), db(p.journal(), flags, kBusyTimeoutMs) {}
+        : paths(p), clock(c), db(p.journal(), flags) {
+        wait_for_locks(true);
+    }
     ConfigPaths paths;
     const Clock& clock;
     SQLite::Database db;
+    BusyWait busy_wait;
     Retention retention;
     std::optional<SQLite::Statement> setting_query;  // finalized before db closes (declared after it)
     int wal_limit_frames = 1000;  // SQLite's default automatic checkpoint
@@ -112,11 +142,16 @@ struct Journal::Impl {
         if (sqlite3_wal_checkpoint_v2(h, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done) != SQLITE_OK ||
             log != done)
             return false;
-        sqlite3_busy_timeout(h, 0);
+        wait_for_locks(false);
         int rc = sqlite3_wal_checkpoint_v2(h, "main", SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
-        sqlite3_busy_timeout(h, kBusyTimeoutMs);
+        wait_for_locks(true);
         if (rc == SQLITE_OK) wal_frames = 0;
         return rc == SQLITE_OK;
+    }
+
+    void wait_for_locks(bool wait) {
+        if (wait) sqlite3_busy_handler(db.getHandle(), &BusyWait::handler, &busy_wait);
+        else sqlite3_busy_handler(db.getHandle(), nullptr, nullptr);
     }
 
     // Runs `fn` inside BEGIN IMMEDIATE; SQLite errors become JournalError.

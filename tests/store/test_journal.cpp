@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <thread>
 
 #include "core/files.h"
 #include "core/time_format.h"
@@ -457,6 +458,24 @@ TEST_CASE("checkpoint empties the WAL into the database and starts a fresh one",
         CHECK(wal_bytes(f) <= 32 + 2 * kFrameBytes);
     }
     CHECK(f.open()->counts().pending == 50);
+}
+
+TEST_CASE("a write waits for another connection's lock and goes on once it is released", "[store]") {
+    Fixture f;
+    auto j = f.open();
+    append(*j);
+    SQLite::Database other(f.paths.journal().string(), SQLite::OPEN_READWRITE);
+    other.exec("BEGIN IMMEDIATE");
+    std::thread release([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        other.exec("COMMIT");
+    });
+    auto t0 = std::chrono::steady_clock::now();
+    CHECK_NOTHROW(append(*j));
+    auto waited = std::chrono::steady_clock::now() - t0;
+    release.join();
+    CHECK(waited >= std::chrono::milliseconds(350));
+    CHECK(j->counts().pending == 2);
 }
 
 TEST_CASE("checkpoint does not wait for a reader in another connection", "[store]") {
