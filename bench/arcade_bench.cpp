@@ -113,6 +113,17 @@ void wait_idle(const fs::path& dir) {
 struct Paired {
     std::vector<double> on_wall, off_wall, diff_wall, on_cpu, off_cpu, diff_cpu;
     long on_rss_kb = 0, off_rss_kb = 0;  // peaks
+
+    void add(const Sample& on, const Sample& off) {
+        on_wall.push_back(on.wall_ms);
+        off_wall.push_back(off.wall_ms);
+        diff_wall.push_back(on.wall_ms - off.wall_ms);
+        on_cpu.push_back(on.cpu_ms);
+        off_cpu.push_back(off.cpu_ms);
+        diff_cpu.push_back(on.cpu_ms - off.cpu_ms);
+        on_rss_kb = std::max(on_rss_kb, on.max_rss_kb);
+        off_rss_kb = std::max(off_rss_kb, off.max_rss_kb);
+    }
 };
 
 // Alternates tracked and untracked runs of the same command so drift in the
@@ -146,14 +157,7 @@ Paired paired_runs(const std::string& arcade, std::map<std::string, std::string>
             settle();
             on = run_timed(argv, env);
         }
-        p.on_wall.push_back(on.wall_ms);
-        p.off_wall.push_back(off.wall_ms);
-        p.diff_wall.push_back(on.wall_ms - off.wall_ms);
-        p.on_cpu.push_back(on.cpu_ms);
-        p.off_cpu.push_back(off.cpu_ms);
-        p.diff_cpu.push_back(on.cpu_ms - off.cpu_ms);
-        p.on_rss_kb = std::max(p.on_rss_kb, on.max_rss_kb);
-        p.off_rss_kb = std::max(p.off_rss_kb, off.max_rss_kb);
+        p.add(on, off);
     }
     wait_idle(dir);
     return p;
@@ -298,12 +302,7 @@ void cli_costs(const std::string& arcade, const std::string& floor, int runs) {
                 off = run_timed({floor, "noop", db}, env);
                 on = run_timed({floor, "append", db}, env);
             }
-            p.on_wall.push_back(on.wall_ms);
-            p.off_wall.push_back(off.wall_ms);
-            p.diff_wall.push_back(on.wall_ms - off.wall_ms);
-            p.on_cpu.push_back(on.cpu_ms);
-            p.off_cpu.push_back(off.cpu_ms);
-            p.diff_cpu.push_back(on.cpu_ms - off.cpu_ms);
+            p.add(on, off);
         }
         print_paired("floor: a minimal C++ process appending one row to a one-table WAL SQLite file, vs returning "
                      "at once (`sqlite-floor`)",
