@@ -126,19 +126,21 @@ pid_t clone_detached(const std::string& path, const std::vector<std::string>& ar
 }  // namespace
 
 bool spawn_detached(const std::string& path, const std::vector<std::string>& args, Reap reap) {
-    // Everything the child needs is prepared before fork: after it, only
-    // async-signal-safe calls.
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(path.c_str()));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-
     if (reap == Reap::by_kernel) {
         struct sigaction ignore {};
         ignore.sa_handler = SIG_IGN;
         sigemptyset(&ignore.sa_mask);
         ::sigaction(SIGCHLD, &ignore, nullptr);
         if (clone_detached(path, args) > 0) return true;
+    }
+    // Everything a forked child needs is prepared before fork: after it,
+    // only async-signal-safe calls.
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(path.c_str()));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+
+    if (reap == Reap::by_kernel) {
         pid_t pid = ::fork();
         if (pid == 0) become_detached(path.c_str(), argv.data());
         return pid > 0;

@@ -27,9 +27,8 @@ constexpr int kBusyTimeoutMs = 3000;
 // loses every race to it: in a 32-process storm a few commands waited out
 // the whole timeout and dropped their event (docs/RELIABILITY.md, F1). This
 // one tries every 1-3 ms (random, so waiters do not march in step) until
-// `timeout_ms` has passed since the first try.
+// kBusyTimeoutMs has passed since the first try.
 struct BusyWait {
-    int timeout_ms = kBusyTimeoutMs;
     std::chrono::steady_clock::time_point first_try;
     std::uint32_t random_state = 0;
 
@@ -37,7 +36,7 @@ struct BusyWait {
         auto* wait = static_cast<BusyWait*>(self);
         auto now = std::chrono::steady_clock::now();
         if (tries == 0) wait->first_try = now;
-        if (now - wait->first_try >= std::chrono::milliseconds(wait->timeout_ms)) return 0;
+        if (now - wait->first_try >= std::chrono::milliseconds(kBusyTimeoutMs)) return 0;
         std::uint32_t x = wait->random_state ? wait->random_state : static_cast<std::uint32_t>(::getpid()) | 1u;
         x ^= x << 13;
         x ^= x >> 17;
