@@ -28,6 +28,7 @@
 
 #include "cli/tracking.h"
 #include "core/build_info.h"
+#include "core/credentials.h"
 #include "core/files.h"
 #include "core/spawn.h"
 #include "core/utf8.h"
@@ -220,15 +221,16 @@ CallbackVerdict judge_callback(const RequestLine& request, std::string_view expe
         v.outcome = Outcome::wrong_state;
         return v;
     }
-    // Ill-formed UTF-8 counts as missing: yaml-cpp would rewrite it on save,
-    // so the stored key would not be the one Arcade Cloud issued.
+    // A key or e-mail that could not be stored and read back as it came
+    // (ill-formed UTF-8, control characters) counts as missing.
     auto field = [&](const char* name) {
         auto it = params.find(name);
-        return it == params.end() || !is_valid_utf8(it->second) ? std::string() : it->second;
+        return it == params.end() || !usable_credential_text(it->second) ? std::string() : it->second;
     };
     v.credentials.api_key = field("api_key");
     v.credentials.email = field("email");
-    v.warning = field("warning");
+    auto warning = params.find("warning");
+    if (warning != params.end() && is_valid_utf8(warning->second)) v.warning = warning->second;
     if (v.credentials.api_key.empty() && v.credentials.email.empty()) v.missing = "api_key and email";
     else if (v.credentials.api_key.empty()) v.missing = "api_key";
     else if (v.credentials.email.empty()) v.missing = "email";

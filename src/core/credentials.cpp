@@ -7,6 +7,12 @@
 
 namespace arcade {
 
+bool usable_credential_text(const std::string& text) {
+    for (unsigned char c : text)
+        if (c < 0x20 || c == 0x7f) return false;
+    return is_valid_utf8(text);
+}
+
 std::optional<Credentials> load_credentials(const std::filesystem::path& path) {
     auto read = read_file_nofollow(path, 1 << 20);
     if (read.status != ReadStatus::ok) return std::nullopt;
@@ -21,8 +27,8 @@ std::optional<Credentials> load_credentials(const std::filesystem::path& path) {
         creds.api_key = api["key"].as<std::string>();
         YAML::Node user = cloud["user"];
         if (user.IsMap() && user["email"].IsScalar()) creds.email = user["email"].as<std::string>();
-        // yaml-cpp would rewrite ill-formed bytes on save: such a key is not usable.
-        if (creds.api_key.empty() || !is_valid_utf8(creds.api_key) || !is_valid_utf8(creds.email)) return std::nullopt;
+        if (creds.api_key.empty() || !usable_credential_text(creds.api_key) || !usable_credential_text(creds.email))
+            return std::nullopt;
         return creds;
     } catch (const std::exception&) {
         return std::nullopt;
