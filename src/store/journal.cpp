@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <string_view>
 #include <thread>
 
 #include "core/files.h"
@@ -103,7 +104,59 @@ void prefault_for_append() {
 
 int latest_schema_version() { return migrations().empty() ? 0 : migrations().back().version; }
 
+// The states a row of `events` can be in (the schema's CHECK constraint).
+enum class RowState { pending, sent, dead };
+
+const char* state_name(RowState s) {
+    switch (s) {
+        case RowState::pending: return "pending";
+        case RowState::sent: return "sent";
+        case RowState::dead: return "dead";
+    }
+    return "pending";
+}
+
 struct Journal::Impl {
+    // A prepared statement that moves rows from one state to another (or
+    // deletes them) and keeps the pending counter right by the number of
+    // rows it changed. The caller binds its own parameters from 1 and may
+    // run it repeatedly.
+    class RowMove {
+    public:
+        static constexpr std::optional<RowState> kDelete = std::nullopt;
+        // UPDATE events SET state = `to`[, `also_set`] WHERE state = `from` AND (`where`),
+        // or DELETE FROM events WHERE state = `from` AND (`where`) when `to` is kDelete.
+        RowMove(Impl& impl, RowState from, std::optional<RowState> to, std::string_view also_set,
+                std::string_view where)
+            : impl_(impl), statement_(impl.db, sql(from, to, also_set, where)) {
+            if (from != to) {
+                if (from == RowState::pending) sign_ = -1;
+                else if (to == RowState::pending) sign_ = 1;
+            }
+        }
+        SQLite::Statement& statement() { return statement_; }
+        // Runs the statement once; returns the rows it changed.
+        std::int64_t run() {
+            std::int64_t changed = statement_.exec();
+            statement_.reset();
+            impl_.bump_counter("pending", sign_ * changed);
+            return changed;
+        }
+
+    private:
+        static std::string sql(RowState from, std::optional<RowState> to, std::string_view also_set,
+                               std::string_view where) {
+            std::string text = to ? std::string("UPDATE events SET state = '") + state_name(*to) + "'" +
+                                        (also_set.empty() ? "" : ", " + std::string(also_set))
+                                  : std::string("DELETE FROM events");
+            text += std::string(" WHERE state = '") + state_name(from) + "'";
+            if (!where.empty()) text += " AND (" + std::string(where) + ")";
+            return text;
+        }
+        Impl& impl_;
+        SQLite::Statement statement_;
+        std::int64_t sign_ = 0;
+    };
     Impl(const ConfigPaths& p, const Clock& c, int flags)
         : paths(p), clock(c), db(p.journal(), flags) {
         wait_for_locks(true);
@@ -160,9 +213,11 @@ struct Journal::Impl {
             SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
             if constexpr (std::is_void_v<decltype(fn())>) {
                 fn();
+                check_pending_counter();
                 tx.commit();
             } else {
                 auto result = fn();
+                check_pending_counter();
                 tx.commit();
                 return result;
             }
@@ -247,13 +302,18 @@ struct Journal::Impl {
         return st.executeStep() ? st.getColumn(0).getInt64() : 0;
     }
 
-    // The pending count, kept in `counters` so the cap is checked without a
-    // scan. Every statement that moves rows into or out of 'pending' calls
-    // this with the number of rows it changed, in the same transaction.
-    void adjust_pending(std::int64_t by) { bump_counter("pending", by); }
+    // --- the pending counter ------------------------------------------------
+    // `counters.pending` equals the number of pending rows after every
+    // transaction, so the cap is checked without a scan. Rows enter
+    // 'pending' only through insert_pending() and leave it only through a
+    // RowMove; both adjust the counter in the same transaction, and no other
+    // statement writes events.state. Debug builds check the count before
+    // every commit (check_pending_counter).
 
-    // A new pending row: counts it and returns the new pending count.
-    std::int64_t count_new_pending_row() {
+    // Inserts one pending row with `insert` (an INSERT INTO events whose
+    // state defaults to 'pending'); returns the new pending count.
+    std::int64_t insert_pending(SQLite::Statement& insert) {
+        insert.exec();
         SQLite::Statement st(db, "UPDATE counters SET value = value + 1 WHERE name = 'pending' RETURNING value");
         std::int64_t pending = st.executeStep() ? st.getColumn(0).getInt64() : 0;
         while (st.executeStep()) {
@@ -266,14 +326,21 @@ struct Journal::Impl {
     std::int64_t enforce_cap(std::int64_t max_pending, std::optional<std::int64_t> pending = std::nullopt) {
         std::int64_t excess = pending.value_or(counter("pending")) - max_pending;
         if (excess <= 0) return 0;
-        SQLite::Statement st(db,
-                             "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE state = 'pending' "
-                             "AND kind = 'event' ORDER BY seq LIMIT ?)");
-        st.bind(1, excess);
-        int removed = st.exec();
-        adjust_pending(-removed);
+        RowMove drop(*this, RowState::pending, RowMove::kDelete, "",
+                     "seq IN (SELECT seq FROM events WHERE state = 'pending' AND kind = 'event' ORDER BY seq LIMIT ?)");
+        drop.statement().bind(1, excess);
+        std::int64_t removed = drop.run();
         bump_counter("dropped_cap", removed);
         return removed;
+    }
+
+    void check_pending_counter() {
+#ifndef NDEBUG
+        std::int64_t rows = db.execAndGet("SELECT COUNT(*) FROM events WHERE state = 'pending'").getInt64();
+        if (rows != counter("pending"))
+            throw JournalError("pending counter " + std::to_string(counter("pending")) + " but " +
+                               std::to_string(rows) + " pending rows");
+#endif
     }
 
     void set_setting(const std::string& key, const std::optional<std::string>& value) {
@@ -400,8 +467,7 @@ bool Journal::link(const std::string& principal, const std::function<std::string
         st.bind(4, principal);
         st.bind(5, before.anon_id);
         st.bind(6, alias_properties(before));
-        st.exec();
-        impl_->adjust_pending(1);
+        impl_->insert_pending(st);
         impl_->write_identity_file(after);
         return true;
     });
@@ -461,9 +527,9 @@ StoredEvent Journal::append(const std::function<NewEvent(const Identity&)>& buil
         st.bind(7, row.anon_id);
         st.bind(8, row.needs_identity ? 1 : 0);
         st.bind(9, row.properties);
-        st.exec();
+        std::int64_t pending = impl_->insert_pending(st);
         row.seq = impl_->db.getLastInsertRowid();
-        impl_->enforce_cap(impl_->retention.max_pending, impl_->count_new_pending_row());
+        impl_->enforce_cap(impl_->retention.max_pending, pending);
         return row;
     });
 }
@@ -510,29 +576,25 @@ void Journal::mark_sent(const std::vector<std::int64_t>& seqs) {
     // range UPDATE per run (usually one per batch), all in one transaction:
     // cheaper than matching each row against a JSON list of its seqs.
     impl_->write([&] {
-        SQLite::Statement st(impl_->db, "UPDATE events SET state = 'sent', sent_ms = ? "
-                                        "WHERE seq BETWEEN ? AND ? AND state = 'pending'");
-        st.bind(1, impl_->clock.now_ms());
-        std::int64_t sent = 0;
+        Impl::RowMove sent(*impl_, RowState::pending, RowState::sent, "sent_ms = ?", "seq BETWEEN ? AND ?");
+        sent.statement().bind(1, impl_->clock.now_ms());
         for (std::size_t i = 0; i < seqs.size();) {
             std::size_t j = i;
             while (j + 1 < seqs.size() && seqs[j + 1] == seqs[j] + 1) ++j;
-            st.bind(2, seqs[i]);
-            st.bind(3, seqs[j]);
-            sent += st.exec();
-            st.reset();
+            sent.statement().bind(2, seqs[i]);
+            sent.statement().bind(3, seqs[j]);
+            sent.run();
             i = j + 1;
         }
-        impl_->adjust_pending(-sent);
     });
 }
 
 void Journal::mark_dead(std::int64_t seq, const std::string& reason) {
     impl_->write([&] {
-        SQLite::Statement st(impl_->db, "UPDATE events SET state = 'dead', dead_reason = ? WHERE seq = ? AND state = 'pending'");
-        st.bind(1, reason);
-        st.bind(2, seq);
-        impl_->adjust_pending(-st.exec());
+        Impl::RowMove dead(*impl_, RowState::pending, RowState::dead, "dead_reason = ?", "seq = ?");
+        dead.statement().bind(1, reason);
+        dead.statement().bind(2, seq);
+        dead.run();
     });
 }
 
@@ -568,16 +630,14 @@ std::int64_t Journal::enforce_retention() {
     const Retention& r = impl_->retention;
     return impl_->write([&] {
         auto now = impl_->clock.now_ms();
-        SQLite::Statement old(impl_->db,
-                              "DELETE FROM events WHERE state = 'pending' AND kind = 'event' AND created_ms < ?");
-        old.bind(1, now - r.pending_max_age_ms);
-        std::int64_t aged = old.exec();
-        impl_->adjust_pending(-aged);
+        Impl::RowMove old(*impl_, RowState::pending, Impl::RowMove::kDelete, "", "kind = 'event' AND created_ms < ?");
+        old.statement().bind(1, now - r.pending_max_age_ms);
+        std::int64_t aged = old.run();
         impl_->bump_counter("dropped_age", aged);
         std::int64_t capped = impl_->enforce_cap(r.max_pending);
-        SQLite::Statement sent(impl_->db, "DELETE FROM events WHERE state = 'sent' AND sent_ms < ?");
-        sent.bind(1, now - r.sent_keep_ms);
-        std::int64_t pruned = sent.exec();
+        Impl::RowMove sent(*impl_, RowState::sent, Impl::RowMove::kDelete, "", "sent_ms < ?");
+        sent.statement().bind(1, now - r.sent_keep_ms);
+        std::int64_t pruned = sent.run();
         impl_->bump_counter("pruned_sent", pruned);
         return aged + capped + pruned;
     });
@@ -634,7 +694,7 @@ void Journal::set_tracking_disabled(bool disabled) {
     impl_->write([&] {
         if (disabled) {
             impl_->set_setting("tracking_disabled", "1");
-            impl_->adjust_pending(-impl_->db.exec("DELETE FROM events WHERE state = 'pending'"));
+            Impl::RowMove(*impl_, RowState::pending, Impl::RowMove::kDelete, "", "").run();
         } else {
             impl_->set_setting("tracking_disabled", std::nullopt);
         }

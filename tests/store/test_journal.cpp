@@ -313,6 +313,24 @@ TEST_CASE("the pending counter equals the pending rows through every kind of cha
     CHECK(same("append after purge") == 1);
 }
 
+TEST_CASE("debug builds refuse to commit a write that leaves the pending counter wrong", "[store]") {
+#ifdef NDEBUG
+    WARN("the pending counter check runs in debug builds only");
+#else
+    Fixture f;
+    auto j = f.open();
+    append(*j);
+    {
+        // A statement outside the journal's RowMove, as a bug would write it.
+        SQLite::Database db(f.paths.journal().string(), SQLite::OPEN_READWRITE);
+        db.exec("UPDATE events SET state = 'sent'");
+    }
+    CHECK_THROWS_AS(append(*j), store::JournalError);
+    // The refused write was rolled back: still one row, now sent.
+    CHECK(pending_counter_and_rows(f.paths) == std::make_pair<std::int64_t, std::int64_t>(1, 0));
+#endif
+}
+
 TEST_CASE("a schema 1 journal is migrated: its triggers go and the pending counter is recounted", "[store]") {
     Fixture f;
     {
