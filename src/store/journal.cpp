@@ -2,12 +2,9 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
-#include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <string_view>
 #include <thread>
 
@@ -15,38 +12,12 @@
 #include "core/prefault.h"
 #include "core/time_format.h"
 #include "core/uuid.h"
+#include "store/connection.h"
 #include "store/migrations.h"
 
 namespace arcade::store {
 
 namespace {
-constexpr int kBusyTimeoutMs = 3000;
-
-// How a connection waits for a lock another process holds. SQLite's own
-// busy handler sleeps 1, 2, 5 ... then 100 ms between tries, so a process
-// that has waited a while tries ten times less often than a newcomer and
-// loses every race to it: in a 32-process storm a few commands waited out
-// the whole timeout and dropped their event (docs/RELIABILITY.md, F1). This
-// one tries every 1-3 ms (random, so waiters do not march in step) until
-// kBusyTimeoutMs has passed since the first try.
-struct BusyWait {
-    std::chrono::steady_clock::time_point first_try;
-    std::uint32_t random_state = 0;
-
-    static int handler(void* self, int tries) {
-        auto* wait = static_cast<BusyWait*>(self);
-        auto now = std::chrono::steady_clock::now();
-        if (tries == 0) wait->first_try = now;
-        if (now - wait->first_try >= std::chrono::milliseconds(kBusyTimeoutMs)) return 0;
-        std::uint32_t x = wait->random_state ? wait->random_state : static_cast<std::uint32_t>(::getpid()) | 1u;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        wait->random_state = x;
-        std::this_thread::sleep_for(std::chrono::microseconds(1000 + x % 2000));
-        return 1;
-    }
-};
 constexpr const char* kEventColumns =
     "seq, uuid, timestamp, created_ms, kind, event, distinct_id, anon_id, needs_identity, properties, state, "
     "attempts, dead_reason";
@@ -68,33 +39,6 @@ StoredEvent read_event(SQLite::Statement& st) {
     if (!st.getColumn(12).isNull()) e.dead_reason = st.getColumn(12).getString();
     return e;
 }
-// Process-wide SQLite settings for short-lived processes that write one row.
-// On these machines a first touch of a memory page costs ~12 us, so what
-// SQLite touches up front matters more than the instructions it runs: the
-// default lookaside arena (120 KiB, every slot linked at open) and the bulk
-// page-cache allocation (20 pages, each header written) are both turned off;
-// memory statistics are off too (a mutex per malloc). Must precede
-// sqlite3_initialize(); if something initialised SQLite first these calls are
-// refused and the defaults stay, which is harmless.
-void configure_sqlite_once() {
-    static const bool done = [] {
-        sqlite3_config(SQLITE_CONFIG_LOOKASIDE, 0, 0);
-        sqlite3_config(SQLITE_CONFIG_PAGECACHE, static_cast<void*>(nullptr), 0, 0);
-        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-        return true;
-    }();
-    (void)done;
-}
-
-// True when the database header (its first 100 bytes) marks the file as a
-// WAL database: read and write format versions both 2. SQLite decides the
-// same way when it opens the file.
-bool file_header_says_wal(int fd) {
-    unsigned char header[100];
-    if (::pread(fd, header, sizeof header, 0) != static_cast<ssize_t>(sizeof header)) return false;
-    return std::memcmp(header, "SQLite format 3", 16) == 0 && header[18] == 2 && header[19] == 2;
-}
-
 }  // namespace
 
 void prefault_for_append() {
@@ -157,54 +101,14 @@ struct Journal::Impl {
         SQLite::Statement statement_;
         std::int64_t sign_ = 0;
     };
-    Impl(const ConfigPaths& p, const Clock& c, int flags)
-        : paths(p), clock(c), db(p.journal(), flags) {
-        wait_for_locks(true);
-    }
+    Impl(const ConfigPaths& p, const Clock& c, OpenMode mode, const ConnectionTricks& tricks)
+        : paths(p), clock(c), connection(p.journal(), mode, tricks), db(connection.db()) {}
     ConfigPaths paths;
     const Clock& clock;
-    SQLite::Database db;
-    BusyWait busy_wait;
+    Connection connection;
+    SQLite::Database& db;
     Retention retention;
-    std::optional<SQLite::Statement> setting_query;  // finalized before db closes (declared after it)
-    int wal_limit_frames = 1000;  // SQLite's default automatic checkpoint
-    int wal_frames = 0;
-    bool truncate_on_limit = false;
-
-    // Replaces SQLite's automatic checkpoint (which is itself a WAL hook) so
-    // the frame count is known and the CLI can truncate instead.
-    static int on_wal_commit(void* self, sqlite3* handle, const char* schema, int frames) {
-        auto* impl = static_cast<Impl*>(self);
-        impl->wal_frames = frames;
-        if (frames >= impl->wal_limit_frames) {
-            if (impl->truncate_on_limit) impl->truncate_wal_without_waiting();
-            else sqlite3_wal_checkpoint_v2(handle, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-        }
-        return SQLITE_OK;
-    }
-
-    // True when the WAL was emptied. Never waits for another connection, and
-    // holds the writer lock only for a moment: the copying and its fsyncs
-    // run first as a PASSIVE checkpoint (no writer lock; holding it through
-    // them stalled a 32-process storm past writers' busy timeout), and only a
-    // WAL copied in full is then truncated, with the busy handler off.
-    bool truncate_wal_without_waiting() {
-        sqlite3* h = db.getHandle();
-        int log = -1, done = -1;
-        if (sqlite3_wal_checkpoint_v2(h, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done) != SQLITE_OK ||
-            log != done)
-            return false;
-        wait_for_locks(false);
-        int rc = sqlite3_wal_checkpoint_v2(h, "main", SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
-        wait_for_locks(true);
-        if (rc == SQLITE_OK) wal_frames = 0;
-        return rc == SQLITE_OK;
-    }
-
-    void wait_for_locks(bool wait) {
-        if (wait) sqlite3_busy_handler(db.getHandle(), &BusyWait::handler, &busy_wait);
-        else sqlite3_busy_handler(db.getHandle(), nullptr, nullptr);
-    }
+    std::optional<SQLite::Statement> setting_query;  // finalized before the connection closes (declared after it)
 
     // Runs `fn` inside BEGIN IMMEDIATE; SQLite errors become JournalError.
     template <class Fn>
@@ -372,27 +276,11 @@ struct Journal::Impl {
 Journal::Journal(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Journal::~Journal() = default;
 
-OpenOutcome Journal::open(const ConfigPaths& paths, const Clock& clock, OpenMode mode) {
+OpenOutcome Journal::open(const ConfigPaths& paths, const Clock& clock, OpenMode mode,
+                          const ConnectionTricks& tricks) {
     OpenOutcome out;
-    configure_sqlite_once();
     try {
-        int flags = SQLite::OPEN_NOFOLLOW;
-        bool header_says_wal = false;
-        if (mode == OpenMode::read_write) {
-            // Create it ourselves so the file (and the -wal/-shm SQLite derives
-            // from it) is 0600 whatever the umask, and never through a symlink.
-            int fd = ::open(paths.journal().c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-            if (fd < 0) {
-                out.reason = "cannot open " + paths.journal().string() + ": " + std::strerror(errno);
-                return out;
-            }
-            header_says_wal = file_header_says_wal(fd);
-            ::close(fd);
-            flags |= SQLite::OPEN_READWRITE;
-        } else {
-            flags |= SQLite::OPEN_READONLY;
-        }
-        auto impl = std::make_unique<Impl>(paths, clock, flags);
+        auto impl = std::make_unique<Impl>(paths, clock, mode, tricks);
         auto& db = impl->db;
         int version = db.execAndGet("PRAGMA user_version").getInt();
         if (version > latest_schema_version()) {
@@ -402,29 +290,10 @@ OpenOutcome Journal::open(const ConfigPaths& paths, const Clock& clock, OpenMode
             return out;
         }
         if (mode == OpenMode::read_write) {
-            // WAL is a persistent property of the file, and SQLite opens a file
-            // whose header says so in WAL mode: no need to ask. Asking costs
-            // ~0.1 ms of a command; setting it again costs as much as the rest
-            // of opening the journal.
-            std::string jm = header_says_wal ? "wal" : db.execAndGet("PRAGMA journal_mode").getString();
-            if (jm != "wal") jm = db.execAndGet("PRAGMA journal_mode = WAL").getString();
-            if (jm != "wal") {
-                out.reason = "journal could not be put in WAL mode (got " + jm + ")";
+            if (auto why = impl->connection.prepare_for_writes(); !why.empty()) {
+                out.reason = why;
                 return out;
             }
-            // NORMAL in WAL mode: a commit survives a crash of the process; only
-            // a power loss can take the last commits (see docs/JOURNAL.md).
-            db.exec("PRAGMA synchronous = NORMAL");
-            // Each CLI process is usually the journal's last connection. By
-            // default it would checkpoint and delete the WAL on close and the
-            // next process recreate it: four fsyncs per command. Keep the WAL
-            // and leave checkpoints to the shipper (checkpoint()) and to
-            // SQLite's automatic checkpoint at 1000 pages.
-            sqlite3_db_config(db.getHandle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
-            int persist = 1;
-            sqlite3_file_control(db.getHandle(), "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-            db.exec("PRAGMA secure_delete = ON");
-            sqlite3_wal_hook(db.getHandle(), &Impl::on_wal_commit, impl.get());
             if (version < latest_schema_version()) impl->migrate();
         } else if (version < latest_schema_version()) {
             out.reason = "journal not initialised yet";
@@ -737,18 +606,15 @@ void Journal::purge(bool all) {
 }
 
 void Journal::checkpoint() {
-    if (!impl_->truncate_wal_without_waiting()) return;
+    if (!impl_->connection.truncate_wal_without_waiting()) return;
     // The first commit into an empty WAL writes its header and fsyncs it and
     // the directory (~8 ms here): pay that now rather than in the next CLI.
     impl_->write([&] { impl_->set_setting("journal.wal_restarted_ms", std::to_string(impl_->clock.now_ms())); });
 }
 
-void Journal::limit_wal(int frames) {
-    impl_->wal_limit_frames = frames > 0 ? frames : 1000;
-    impl_->truncate_on_limit = true;
-}
+void Journal::limit_wal(int frames) { impl_->connection.limit_wal(frames); }
 
-int Journal::wal_frames() const { return impl_->wal_frames; }
+int Journal::wal_frames() const { return impl_->connection.wal_frames(); }
 
 std::int64_t Journal::schema_version() {
     return impl_->read([&] { return impl_->db.execAndGet("PRAGMA user_version").getInt64(); });

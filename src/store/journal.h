@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/paths.h"
 #include "store/identity_file.h"
+#include "store/open_options.h"
 
 namespace arcade::store {
 
@@ -80,8 +81,6 @@ struct IdentityTransition {
     std::string timestamp;
 };
 
-enum class OpenMode { read_write, read_only };
-
 struct OpenOutcome;
 
 class Journal {
@@ -92,7 +91,8 @@ public:
 
     // Opens (creating when read_write) the journal in `paths.dir`, which must
     // already exist. Never throws: see OpenOutcome.
-    static OpenOutcome open(const ConfigPaths& paths, const Clock& clock, OpenMode mode);
+    static OpenOutcome open(const ConfigPaths& paths, const Clock& clock, OpenMode mode,
+                            const ConnectionTricks& tricks = {});
 
     // --- identity -------------------------------------------------------
     // The current identity, or nullopt before the first transition.

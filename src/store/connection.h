@@ -1,0 +1,66 @@
+#pragma once
+// How the journal talks to SQLite: the process-wide settings, opening the
+// file in WAL mode, waiting for locks other processes hold, and keeping the
+// WAL short. Only src/store/ includes this file (it exposes SQLiteCpp).
+// Each performance trick here is a choice in ConnectionTricks
+// (store/open_options.h) with a plain twin beside it.
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "store/open_options.h"
+
+namespace arcade::store {
+
+// One SQLite connection to the journal file. Throws SQLite::Exception.
+class Connection {
+public:
+    // Opens `file` without following a symlink. read_write creates it (0600)
+    // when missing.
+    Connection(const std::filesystem::path& file, OpenMode mode, const ConnectionTricks& tricks);
+    ~Connection();
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    SQLite::Database& db() { return db_; }
+
+    // For a read_write connection: WAL mode (checked, not assumed),
+    // synchronous NORMAL, secure_delete, a persistent WAL that is not
+    // checkpointed on close. Returns why not, or empty when ready.
+    std::string prepare_for_writes();
+
+    // Whether writes wait for other processes' locks (kLockWait) or fail at once.
+    void wait_for_locks(bool wait);
+
+    // Copies the WAL into the database and truncates it, never waiting for
+    // another connection. True when the WAL was emptied.
+    bool truncate_wal_without_waiting();
+
+    // A commit that leaves `frames` or more frames in the WAL truncates it
+    // (without waiting) instead of SQLite's passive automatic checkpoint.
+    void limit_wal(int frames);
+    // Frames in the WAL after this connection's last commit (0 before any).
+    int wal_frames() const { return wal_frames_; }
+
+private:
+    struct FairWait {
+        std::chrono::steady_clock::time_point first_try;
+        std::uint32_t random_state = 0;
+        static int handler(void* self, int tries);
+    };
+    static int on_wal_commit(void* self, sqlite3* handle, const char* schema, int frames);
+
+    ConnectionTricks tricks_;
+    bool header_says_wal_ = false;
+    SQLite::Database db_;
+    FairWait fair_wait_;
+    int wal_limit_frames_ = 1000;  // SQLite's default automatic checkpoint
+    int wal_frames_ = 0;
+    bool truncate_on_limit_ = false;
+};
+
+}  // namespace arcade::store
