@@ -23,8 +23,9 @@
 
 namespace arcade::cli {
 
-using shipper::TrackingDecision;
 using shipper::decide_tracking;
+using shipper::JournalFacts;
+using shipper::Tracking;
 
 const char* const kPrivacyNotice =
     "Arcade CLI collects anonymous usage data (command names, timings, errors) to improve the tool.\n"
@@ -101,8 +102,9 @@ void print_debug_event(const Invocation& inv, const Environ& env, const std::opt
     if (paths) {
         if (auto open = store::Journal::open(*paths, system_clock(), store::OpenMode::read_only); open.journal) {
             try {
-                if (open.journal->setting("tracking_disabled")) {
-                    err << "arcade usage: tracking off: disabled by `arcade usage disable`\n";
+                auto tracking = decide_tracking(env, true, JournalFacts{{}, open.journal->tracking_disabled()});
+                if (!tracking.enabled) {
+                    err << "arcade usage: tracking off: " << tracking.reason << "\n";
                     return;
                 }
                 if (auto current = open.journal->identity()) id = *current;
@@ -126,51 +128,49 @@ void print_debug_event(const Invocation& inv, const Environ& env, const std::opt
     err << shipper::encode_event(row) << "\n";
 }
 
+// The journal, open for writing, when every rule says tracking is on;
+// otherwise nullptr, with the reason in `tracking`. Never throws.
+std::unique_ptr<store::Journal> open_when_tracking(const Environ& env, const std::optional<ConfigPaths>& paths,
+                                                   Tracking& tracking) {
+    tracking = decide_tracking(env);
+    if (!tracking.enabled || tracking.debug) return nullptr;
+    tracking = decide_tracking(env, paths && ensure_private_dir(paths->dir));
+    if (!tracking.enabled) return nullptr;
+    auto open = store::Journal::open(*paths, system_clock(), store::OpenMode::read_write);
+    JournalFacts facts{open.reason, false};
+    try {
+        if (open.journal) facts.user_disabled = open.journal->tracking_disabled();
+    } catch (const std::exception& e) {
+        facts.problem = e.what();
+    }
+    tracking = decide_tracking(env, true, facts);
+    return tracking.enabled ? std::move(open.journal) : nullptr;
+}
+
 }  // namespace
 
 std::unique_ptr<store::Journal> open_tracking_journal(const Environ& env, const std::optional<ConfigPaths>& paths) {
-    TrackingDecision decision = decide_tracking(env);
-    if (!decision.enabled || decision.debug || !paths || !ensure_private_dir(paths->dir)) return nullptr;
-    auto open = store::Journal::open(*paths, system_clock(), store::OpenMode::read_write);
-    if (!open.journal) return nullptr;
-    try {
-        if (open.journal->setting("tracking_disabled")) return nullptr;
-    } catch (const std::exception&) {
-        return nullptr;
-    }
-    return std::move(open.journal);
+    Tracking tracking;
+    return open_when_tracking(env, paths, tracking);
 }
 
 void record_invocation(const Invocation& inv, const Environ& env, const std::optional<ConfigPaths>& paths,
                        std::ostream& err) {
-    TrackingDecision decision = decide_tracking(env);
+    Tracking tracking = decide_tracking(env);
     try {
-        if (!decision.enabled) {
-            if (decision.debug) err << "arcade usage: tracking off: " << decision.reason << "\n";
-            return;
-        }
-        if (decision.debug) {
+        if (tracking.enabled && tracking.debug) {
             print_debug_event(inv, env, paths, err);
             return;
         }
-        if (!paths || !ensure_private_dir(paths->dir)) {
-            if (decision.debug) err << "arcade usage: no usable config directory\n";
+        if (tracking.enabled) store::prefault_for_append();
+        auto journal = open_when_tracking(env, paths, tracking);
+        if (!journal) {
+            if (tracking.debug) err << "arcade usage: tracking off: " << tracking.reason << "\n";
             return;
         }
-        store::prefault_for_append();
-        auto open = store::Journal::open(*paths, system_clock(), store::OpenMode::read_write);
-        if (!open.journal) {
-            if (decision.debug) err << "arcade usage: " << open.reason << "\n";
-            return;
-        }
-        store::Journal& journal = *open.journal;
-        journal.limit_wal(kCliWalFrames);
-        if (journal.setting("tracking_disabled")) {
-            if (decision.debug) err << "arcade usage: tracking off: disabled by `arcade usage disable`\n";
-            return;
-        }
+        journal->limit_wal(kCliWalFrames);
         std::string properties = build_properties(inv, env);
-        journal.append([&](const store::Identity& id) {
+        journal->append([&](const store::Identity& id) {
             auto who = attribute(id, paths);
             store::NewEvent ev;
             ev.event = event_name(inv);
@@ -179,18 +179,18 @@ void record_invocation(const Invocation& inv, const Environ& env, const std::opt
             ev.properties = properties;
             return ev;
         });
-        if (inv.rotate_identity) journal.rotate();
-        if (!journal.setting("notice_shown") && journal.claim_first_run_notice()) err << kPrivacyNotice;
+        if (inv.rotate_identity) journal->rotate();
+        if (!journal->notice_shown() && journal->claim_first_run_notice()) err << kPrivacyNotice;
 
         auto now = system_clock().now_ms();
         bool start_shipper =
-            !shipper::backoff_in_force(journal, now) && !store::ShipLock::is_held_elsewhere(paths->ship_lock());
-        // Closed before forking: after fork every page the parent writes is
-        // copied, and closing the journal writes to many.
-        open.journal.reset();
+            !shipper::backoff_in_force(*journal, now) && !store::ShipLock::is_held_elsewhere(paths->ship_lock());
+        // Closed before spawning: closing writes to many pages, each of which
+        // would be copied if the child were a fork.
+        journal.reset();
         if (start_shipper) spawn_detached(shipper_path(), {});
     } catch (const std::exception& e) {
-        if (decision.debug) err << "arcade usage: " << e.what() << "\n";
+        if (tracking.debug) err << "arcade usage: " << e.what() << "\n";
     }
 }
 

@@ -33,16 +33,6 @@ struct PurgeOptions {
     bool yes = false;
 };
 
-std::optional<std::int64_t> setting_ms(store::Journal& j, const char* key) {
-    auto v = j.setting(key);
-    if (!v) return std::nullopt;
-    try {
-        return std::stoll(*v);
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
-}
-
 std::int64_t bytes_on_disk(const std::filesystem::path& p) {
     std::error_code ec;
     auto n = std::filesystem::file_size(p, ec);
@@ -69,47 +59,42 @@ struct Status {
 
 Status gather_status(Context& ctx, bool with_events) {
     Status s;
-    auto decision = shipper::decide_tracking(ctx.env());
-    s.enabled = decision.enabled;
-    s.reason = decision.reason;
-    if (decision.enabled && decision.debug) s.reason = "debug mode (ARCADE_USAGE_DEBUG=1): events are printed, not recorded";
     const auto& paths = ctx.paths();
-    if (!paths) {
-        s.enabled = false;
-        s.reason = "no config directory (HOME and ARCADE_WORK_DIR unset)";
-        return s;
-    }
+    auto tracking = shipper::decide_tracking(ctx.env(), paths.has_value());
+    s.enabled = tracking.enabled;
+    s.reason = tracking.reason;
+    if (!paths) return s;
     s.journal_path = paths->journal().string();
     s.journal_bytes = bytes_on_disk(paths->journal()) + bytes_on_disk(paths->dir / "usage.db-wal");
     std::error_code ec;
     if (std::filesystem::exists(paths->journal(), ec)) {
         auto open = store::Journal::open(*paths, system_clock(), store::OpenMode::read_only);
-        if (!open.journal) {
-            s.journal_problem = open.reason;
-            if (s.enabled) {
-                s.enabled = false;
-                s.reason = open.reason;
-            }
-        } else {
+        shipper::JournalFacts facts{open.reason, false};
+        if (open.journal) {
             try {
                 auto& j = *open.journal;
-                if (j.setting("tracking_disabled") && s.enabled) {
-                    s.enabled = false;
-                    s.reason = "disabled by `arcade usage disable`";
-                }
+                facts.user_disabled = j.tracking_disabled();
                 if (auto id = j.identity()) {
                     s.identity = *id;
                     s.have_identity = true;
                 }
                 s.queue = j.counts();
-                s.last_attempt = setting_ms(j, shipper::kLastAttempt);
-                s.last_success = setting_ms(j, shipper::kLastSuccess);
-                s.next_attempt = setting_ms(j, shipper::kNextAttempt);
-                s.last_error = j.setting(shipper::kLastError);
+                auto shipper = j.shipper_record();
+                s.last_attempt = shipper.last_attempt_ms;
+                s.last_success = shipper.last_success_ms;
+                s.next_attempt = shipper.next_attempt_ms;
+                s.last_error = shipper.last_error;
                 if (with_events) s.events = j.events(100000);
             } catch (const std::exception& e) {
                 s.journal_problem = e.what();
             }
+        } else {
+            s.journal_problem = open.reason;
+        }
+        if (s.enabled) {
+            tracking = shipper::decide_tracking(ctx.env(), true, facts);
+            s.enabled = tracking.enabled;
+            s.reason = tracking.reason;
         }
     }
     if (!s.have_identity) {
@@ -366,14 +351,13 @@ int set_disabled(Context& ctx, bool disabled) {
         ctx.out() << "Usage tracking disabled; pending events were dropped. `arcade usage enable` turns it back on.\n";
     } else {
         ctx.out() << "Usage tracking enabled.\n";
-        auto decision = shipper::decide_tracking(ctx.env());
-        if (!decision.enabled) ctx.out() << "Note: still off in this environment: " << decision.reason << ".\n";
+        auto tracking = shipper::decide_tracking(ctx.env());
+        if (!tracking.enabled) ctx.out() << "Note: still off in this environment: " << tracking.reason << ".\n";
     }
     return 0;
 }
 
 int run_flush(Context& ctx) {
-    auto decision = shipper::decide_tracking(ctx.env());
     bool progress = ctx.io().in_is_tty && ::isatty(2);
     shipper::ShipOptions options;
     options.budget_s = 60.0;
@@ -402,7 +386,6 @@ int run_flush(Context& ctx) {
         ctx.set_error(fmt::format("{} events remain undelivered", r.remaining));
         return 1;
     }
-    (void)decision;
     return 0;
 }
 

@@ -249,7 +249,7 @@ private:
     // cannot mark sent, and every later run would send them again.
     bool journal_takes_writes(const std::vector<Item>& items) {
         try {
-            journal_.set_setting(kInFlight, std::to_string(items.front().seq) + "-" + std::to_string(items.back().seq));
+            journal_.note_in_flight(items.front().seq, items.back().seq);
             return true;
         } catch (const std::exception& e) {
             report_.error = std::string("journal not writable, nothing sent: ") + e.what();
@@ -327,29 +327,23 @@ private:
     }
 
     void record_run() {
+        if (!report_.failed && report_.requests == 0 && report_.delivered == 0) return;
         auto now = clock_.now_ms();
-        std::vector<std::pair<std::string, std::optional<std::string>>> s;
-        if (report_.requests > 0) s.emplace_back(kLastAttempt, std::to_string(now));
+        store::ShipperRecord r = journal_.shipper_record();
+        if (report_.requests > 0) r.last_attempt_ms = now;
         if (report_.failed) {
-            int failures = 1;
-            if (auto f = journal_.setting(kFailures)) {
-                try {
-                    failures = std::stoi(*f) + 1;
-                } catch (const std::exception&) {
-                }
-            }
-            std::int64_t delay = next_run_delay_ms(failures);
+            r.failures += 1;
+            std::int64_t delay = next_run_delay_ms(r.failures);
             if (retry_after_floor_) delay = std::max(delay, *retry_after_floor_);
-            s.emplace_back(kFailures, std::to_string(failures));
-            s.emplace_back(kNextAttempt, std::to_string(now + delay));
-            s.emplace_back(kLastError, report_.error);
-        } else if (report_.requests > 0 || report_.delivered > 0) {
-            s.emplace_back(kLastSuccess, std::to_string(now));
-            s.emplace_back(kFailures, std::nullopt);
-            s.emplace_back(kNextAttempt, std::nullopt);
-            s.emplace_back(kLastError, std::nullopt);
+            r.next_attempt_ms = now + delay;
+            r.last_error = report_.error;
+        } else {
+            r.last_success_ms = now;
+            r.failures = 0;
+            r.next_attempt_ms.reset();
+            r.last_error.reset();
         }
-        if (!s.empty()) journal_.set_settings(s);
+        journal_.save_shipper_record(r);
     }
 
     store::Journal& journal_;

@@ -47,8 +47,8 @@ std::int64_t next_run_delay_ms(int failures) {
 
 bool backoff_in_force(store::Journal& journal, std::int64_t now_ms) {
     try {
-        auto next = journal.setting(kNextAttempt);
-        return next && std::stoll(*next) > now_ms;
+        auto next = journal.shipper_record().next_attempt_ms;
+        return next && *next > now_ms;
     } catch (const std::exception&) {
         return false;
     }

@@ -41,14 +41,6 @@ std::optional<std::int64_t> parse_retry_after(std::string_view value, std::int64
 // min(30 s · 2^(failures-1), 15 min).
 std::int64_t next_run_delay_ms(int failures);
 
-// Settings keys the shipper persists (also read by `usage status`).
-inline constexpr const char* kLastAttempt = "ship.last_attempt_ms";
-inline constexpr const char* kLastSuccess = "ship.last_success_ms";
-inline constexpr const char* kLastError = "ship.last_error";
-inline constexpr const char* kNextAttempt = "ship.next_attempt_ms";
-inline constexpr const char* kFailures = "ship.failures";
-inline constexpr const char* kInFlight = "ship.in_flight";  // "<first seq>-<last seq>" of the batch being sent
-
 // True while a cross-run backoff forbids starting a shipper. Never throws
 // (a journal error counts as "no backoff").
 bool backoff_in_force(store::Journal& journal, std::int64_t now_ms);

@@ -21,15 +21,16 @@ ShipOutcome ship(const Environ& env, const ShipOptions& options) {
     ShipOutcome out;
     const Clock& clock = system_clock();
     double start = clock.monotonic_s();
-    TrackingDecision decision = decide_tracking(env);
-    if (!decision.enabled || decision.debug) {
-        out.reason = decision.debug ? "debug mode: nothing is sent" : decision.reason;
+    Tracking tracking = decide_tracking(env);
+    if (!tracking.enabled || tracking.debug) {
+        out.reason = tracking.reason;
         return out;
     }
     auto paths = config_paths(env);
-    if (!paths || !ensure_private_dir(paths->dir)) {
+    tracking = decide_tracking(env, paths && ensure_private_dir(paths->dir));
+    if (!tracking.enabled) {
         out.status = ShipOutcome::Status::no_config;
-        out.reason = "no usable config directory";
+        out.reason = tracking.reason;
         return out;
     }
     try {
@@ -46,8 +47,9 @@ ShipOutcome ship(const Environ& env, const ShipOptions& options) {
             return out;
         }
         store::Journal& journal = *open.journal;
-        if (journal.setting("tracking_disabled")) {
-            out.reason = "disabled by `arcade usage disable`";
+        tracking = decide_tracking(env, true, JournalFacts{{}, journal.tracking_disabled()});
+        if (!tracking.enabled) {
+            out.reason = tracking.reason;
             return out;
         }
         if (!options.ignore_backoff && backoff_in_force(journal, clock.now_ms())) {
@@ -57,9 +59,9 @@ ShipOutcome ship(const Environ& env, const ShipOptions& options) {
         }
         auto transport = http::make_curl_transport(std::string("arcade-cli/") + build::kVersion);
         DrainConfig cfg;
-        cfg.posthog_host = decision.posthog_host;
-        cfg.api_key = decision.posthog_key;
-        cfg.cloud_url = decision.cloud_url;
+        cfg.posthog_host = tracking.posthog_host;
+        cfg.api_key = tracking.posthog_key;
+        cfg.cloud_url = tracking.cloud_url;
         cfg.paths = paths;
         cfg.deadline_monotonic_s = start + options.budget_s;
         cfg.on_progress = options.on_progress;

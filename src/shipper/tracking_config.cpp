@@ -17,27 +17,35 @@ bool is_false_value(std::string_view v) {
     return low == "false" || low == "0" || low == "no" || low == "off";
 }
 
-TrackingDecision decide_tracking(const Environ& env) {
-    TrackingDecision d;
-    d.posthog_host = env.get_or("ARCADE_USAGE_POSTHOG_HOST", "https://us.i.posthog.com");
-    d.posthog_key = env.get_or("ARCADE_USAGE_POSTHOG_KEY", build::kPostHogProjectKey);
-    d.cloud_url = cloud_base_url(env.get("ARCADE_CLOUD_URL"));
-    d.debug = env.get("ARCADE_USAGE_DEBUG").value_or("") == "1";
-    if (auto v = env.get("ARCADE_USAGE_TRACKING"); v && is_false_value(*v)) {
-        d.reason = "disabled by ARCADE_USAGE_TRACKING=" + *v;
-        return d;
-    }
-    if (auto v = env.get("DO_NOT_TRACK"); v && !v->empty() && *v != "0") {
-        d.reason = "disabled by DO_NOT_TRACK";
-        return d;
-    }
-    if (d.posthog_key.empty()) {
-        d.reason = "no PostHog project key in this build (set ARCADE_USAGE_POSTHOG_KEY to enable)";
-        return d;
-    }
-    d.enabled = true;
-    d.reason = "enabled";
-    return d;
+Tracking decide_tracking(const Environ& env, std::optional<bool> have_config_dir,
+                         const std::optional<JournalFacts>& journal) {
+    Tracking t;
+    t.posthog_host = env.get_or("ARCADE_USAGE_POSTHOG_HOST", "https://us.i.posthog.com");
+    t.posthog_key = env.get_or("ARCADE_USAGE_POSTHOG_KEY", build::kPostHogProjectKey);
+    t.cloud_url = cloud_base_url(env.get("ARCADE_CLOUD_URL"));
+    t.debug = env.get("ARCADE_USAGE_DEBUG").value_or("") == "1";
+    auto off = [&](TrackingReason why, std::string reason) {
+        t.enabled = false;
+        t.why = why;
+        t.reason = std::move(reason);
+        return t;
+    };
+    if (auto v = env.get("ARCADE_USAGE_TRACKING"); v && is_false_value(*v))
+        return off(TrackingReason::env_opt_out, "disabled by ARCADE_USAGE_TRACKING=" + *v);
+    if (auto v = env.get("DO_NOT_TRACK"); v && !v->empty() && *v != "0")
+        return off(TrackingReason::do_not_track, "disabled by DO_NOT_TRACK");
+    if (t.posthog_key.empty())
+        return off(TrackingReason::no_project_key,
+                   "no PostHog project key in this build (set ARCADE_USAGE_POSTHOG_KEY to enable)");
+    if (have_config_dir && !*have_config_dir)
+        return off(TrackingReason::no_config_dir, "no usable config directory (set HOME or ARCADE_WORK_DIR)");
+    if (journal && !journal->problem.empty()) return off(TrackingReason::journal_unusable, journal->problem);
+    if (journal && journal->user_disabled) return off(TrackingReason::user_disabled, "disabled by `arcade usage disable`");
+    t.enabled = true;
+    t.why = TrackingReason::enabled;
+    t.reason = t.debug ? "enabled, in debug mode (ARCADE_USAGE_DEBUG=1): events are printed, not recorded or sent"
+                       : "enabled";
+    return t;
 }
 
 }  // namespace arcade::shipper

@@ -4,6 +4,8 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <string_view>
 #include <thread>
@@ -47,6 +49,44 @@ void prefault_for_append() {
 }
 
 int latest_schema_version() { return migrations().empty() ? 0 : migrations().back().version; }
+
+// The keys of the `settings` table (docs/JOURNAL.md); nothing outside this
+// file names them.
+enum class Setting {
+    tracking_disabled,
+    notice_shown,
+    last_attempt_ms,
+    last_success_ms,
+    last_error,
+    next_attempt_ms,
+    failures,
+    in_flight,
+    wal_restarted_ms,
+};
+
+const char* key_of(Setting s) {
+    switch (s) {
+        case Setting::tracking_disabled: return "tracking_disabled";
+        case Setting::notice_shown: return "notice_shown";
+        case Setting::last_attempt_ms: return "ship.last_attempt_ms";
+        case Setting::last_success_ms: return "ship.last_success_ms";
+        case Setting::last_error: return "ship.last_error";
+        case Setting::next_attempt_ms: return "ship.next_attempt_ms";
+        case Setting::failures: return "ship.failures";
+        case Setting::in_flight: return "ship.in_flight";
+        case Setting::wal_restarted_ms: return "journal.wal_restarted_ms";
+    }
+    return "";
+}
+
+// A whole number stored as text; nullopt when absent or not a number.
+std::optional<std::int64_t> as_int(const std::optional<std::string>& text) {
+    if (!text || text->empty()) return std::nullopt;
+    std::int64_t value = 0;
+    auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec != std::errc() || end != text->data() + text->size()) return std::nullopt;
+    return value;
+}
 
 // The states a row of `events` can be in (the schema's CHECK constraint).
 enum class RowState { pending, sent, dead };
@@ -247,18 +287,35 @@ struct Journal::Impl {
 #endif
     }
 
-    void set_setting(const std::string& key, const std::optional<std::string>& value) {
+    std::optional<std::string> get(Setting key) {
+        // Prepared once per connection: a command reads several settings.
+        if (!setting_query) setting_query.emplace(db, "SELECT value FROM settings WHERE key = ?");
+        SQLite::Statement& st = *setting_query;
+        st.reset();
+        st.bind(1, key_of(key));
+        std::optional<std::string> value;
+        if (st.executeStep()) value = st.getColumn(0).getString();
+        st.reset();
+        return value;
+    }
+
+    // Sets `key`, or deletes it when `value` is nullopt.
+    void put(Setting key, const std::optional<std::string>& value) {
         if (value) {
             SQLite::Statement st(db, "INSERT INTO settings (key, value) VALUES (?, ?) "
                                      "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-            st.bind(1, key);
+            st.bind(1, key_of(key));
             st.bind(2, *value);
             st.exec();
         } else {
             SQLite::Statement st(db, "DELETE FROM settings WHERE key = ?");
-            st.bind(1, key);
+            st.bind(1, key_of(key));
             st.exec();
         }
+    }
+
+    void put(Setting key, const std::optional<std::int64_t>& value) {
+        put(key, value ? std::optional<std::string>(std::to_string(*value)) : std::nullopt);
     }
 
     void migrate() {
@@ -534,47 +591,57 @@ QueueCounts Journal::counts() {
     });
 }
 
-std::optional<std::string> Journal::setting(const std::string& key) {
-    return impl_->read([&]() -> std::optional<std::string> {
-        // Prepared once per connection: a command reads several settings.
-        if (!impl_->setting_query)
-            impl_->setting_query.emplace(impl_->db, "SELECT value FROM settings WHERE key = ?");
-        SQLite::Statement& st = *impl_->setting_query;
-        st.reset();
-        st.bind(1, key);
-        std::optional<std::string> value;
-        if (st.executeStep()) value = st.getColumn(0).getString();
-        st.reset();
-        return value;
+bool Journal::tracking_disabled() {
+    return impl_->read([&] { return impl_->get(Setting::tracking_disabled).has_value(); });
+}
+
+bool Journal::notice_shown() {
+    return impl_->read([&] { return impl_->get(Setting::notice_shown).has_value(); });
+}
+
+ShipperRecord Journal::shipper_record() {
+    return impl_->read([&] {
+        ShipperRecord r;
+        r.last_attempt_ms = as_int(impl_->get(Setting::last_attempt_ms));
+        r.last_success_ms = as_int(impl_->get(Setting::last_success_ms));
+        r.next_attempt_ms = as_int(impl_->get(Setting::next_attempt_ms));
+        r.last_error = impl_->get(Setting::last_error);
+        r.failures = static_cast<int>(std::clamp<std::int64_t>(as_int(impl_->get(Setting::failures)).value_or(0), 0, 1000));
+        return r;
     });
 }
 
-void Journal::set_setting(const std::string& key, const std::optional<std::string>& value) {
-    impl_->write([&] { impl_->set_setting(key, value); });
+void Journal::save_shipper_record(const ShipperRecord& r) {
+    impl_->write([&] {
+        impl_->put(Setting::last_attempt_ms, r.last_attempt_ms);
+        impl_->put(Setting::last_success_ms, r.last_success_ms);
+        impl_->put(Setting::next_attempt_ms, r.next_attempt_ms);
+        impl_->put(Setting::last_error, r.last_error);
+        impl_->put(Setting::failures, r.failures > 0 ? std::optional<std::int64_t>(r.failures) : std::nullopt);
+    });
 }
 
-void Journal::set_settings(const std::vector<std::pair<std::string, std::optional<std::string>>>& values) {
+void Journal::note_in_flight(std::int64_t first_seq, std::int64_t last_seq) {
     impl_->write([&] {
-        for (const auto& [key, value] : values) impl_->set_setting(key, value);
+        impl_->put(Setting::in_flight, std::to_string(first_seq) + "-" + std::to_string(last_seq));
     });
 }
 
 void Journal::set_tracking_disabled(bool disabled) {
     impl_->write([&] {
         if (disabled) {
-            impl_->set_setting("tracking_disabled", "1");
+            impl_->put(Setting::tracking_disabled, std::optional<std::string>("1"));
             Impl::RowMove(*impl_, RowState::pending, Impl::RowMove::kDelete, "", "").run();
         } else {
-            impl_->set_setting("tracking_disabled", std::nullopt);
+            impl_->put(Setting::tracking_disabled, std::optional<std::string>());
         }
     });
 }
 
 bool Journal::claim_first_run_notice() {
     return impl_->write([&] {
-        SQLite::Statement st(impl_->db, "SELECT 1 FROM settings WHERE key = 'notice_shown'");
-        if (st.executeStep()) return false;
-        impl_->set_setting("notice_shown", "1");
+        if (impl_->get(Setting::notice_shown)) return false;
+        impl_->put(Setting::notice_shown, std::optional<std::string>("1"));
         return true;
     });
 }
@@ -609,7 +676,7 @@ void Journal::checkpoint() {
     if (!impl_->connection.truncate_wal_without_waiting()) return;
     // The first commit into an empty WAL writes its header and fsyncs it and
     // the directory (~8 ms here): pay that now rather than in the next CLI.
-    impl_->write([&] { impl_->set_setting("journal.wal_restarted_ms", std::to_string(impl_->clock.now_ms())); });
+    impl_->write([&] { impl_->put(Setting::wal_restarted_ms, std::optional<std::int64_t>(impl_->clock.now_ms())); });
 }
 
 void Journal::limit_wal(int frames) { impl_->connection.limit_wal(frames); }

@@ -75,6 +75,15 @@ struct QueueCounts {
     std::optional<std::int64_t> oldest_pending_ms;
 };
 
+// The shipper's bookkeeping between runs (settings `ship.*`, docs/JOURNAL.md).
+struct ShipperRecord {
+    std::optional<std::int64_t> last_attempt_ms;
+    std::optional<std::int64_t> last_success_ms;
+    std::optional<std::int64_t> next_attempt_ms;  // cross-run backoff: no run before this
+    std::optional<std::string> last_error;
+    int failures = 0;  // consecutive failed runs
+};
+
 struct IdentityTransition {
     std::string transition;  // created | imported | linked | rotated
     Identity identity;
@@ -144,10 +153,16 @@ public:
     // drop is counted. Returns how many rows it removed.
     std::int64_t enforce_retention();
     QueueCounts counts();
-    std::optional<std::string> setting(const std::string& key);
-    void set_setting(const std::string& key, const std::optional<std::string>& value);
-    // Several settings in one transaction (nullopt deletes a key).
-    void set_settings(const std::vector<std::pair<std::string, std::optional<std::string>>>& values);
+    // `arcade usage disable` is in force.
+    bool tracking_disabled();
+    // The first-run notice has been shown.
+    bool notice_shown();
+    // The shipper's bookkeeping between runs, and saving it in one transaction.
+    ShipperRecord shipper_record();
+    void save_shipper_record(const ShipperRecord& record);
+    // Records the seq range of the batch about to be sent; the write fails
+    // (JournalError) when the journal cannot take writes.
+    void note_in_flight(std::int64_t first_seq, std::int64_t last_seq);
     // Sets tracking off (dropping pending rows) or back on.
     void set_tracking_disabled(bool disabled);
     // True once; later calls return false (the first-run notice).

@@ -83,6 +83,20 @@ TEST_CASE("the tracking decision follows the environment and the build key", "[c
         CHECK_FALSE(d.enabled);
         CHECK(d.reason.find("key") != std::string::npos);
     }
+    SECTION("then the config dir and the journal, in that order") {
+        using arcade::shipper::JournalFacts;
+        using arcade::shipper::TrackingReason;
+        CHECK(arcade::shipper::decide_tracking(env, false).why == TrackingReason::no_config_dir);
+        CHECK(arcade::shipper::decide_tracking(env, true, JournalFacts{"journal unusable: x", true}).why ==
+              TrackingReason::journal_unusable);
+        auto d = arcade::shipper::decide_tracking(env, true, JournalFacts{"", true});
+        CHECK_FALSE(d.enabled);
+        CHECK(d.why == TrackingReason::user_disabled);
+        CHECK(d.reason == "disabled by `arcade usage disable`");
+        CHECK(arcade::shipper::decide_tracking(env, true, JournalFacts{}).enabled);
+        env.set("DO_NOT_TRACK", "1");
+        CHECK(arcade::shipper::decide_tracking(env, false, JournalFacts{"x", true}).why == TrackingReason::do_not_track);
+    }
     SECTION("defaults") {
         auto d = arcade::shipper::decide_tracking(env);
         CHECK(d.posthog_host == "https://us.i.posthog.com");

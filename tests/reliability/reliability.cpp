@@ -178,9 +178,7 @@ JournalSnapshot snapshot(const fs::path& dir) {
     try {
         s.rows = open.journal->events(10'000'000);
         s.counts = open.journal->counts();
-        for (const char* key : {shipper::kLastAttempt, shipper::kLastSuccess, shipper::kLastError,
-                                shipper::kNextAttempt, shipper::kFailures})
-            if (auto v = open.journal->setting(key)) s.settings[key] = *v;
+        s.shipper = open.journal->shipper_record();
         s.readable = true;
     } catch (const std::exception& e) {
         s.reason = e.what();

@@ -78,7 +78,7 @@ struct JournalSnapshot {
     std::string reason;  // why not readable
     std::vector<store::StoredEvent> rows;
     store::QueueCounts counts;
-    std::map<std::string, std::string> settings;  // the ship.* keys present
+    store::ShipperRecord shipper;  // the shipper's bookkeeping
     std::size_t count_state(const std::string& state, const std::string& tag = "") const;
 };
 JournalSnapshot snapshot(const std::filesystem::path& dir);

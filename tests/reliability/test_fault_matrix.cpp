@@ -56,12 +56,11 @@ std::vector<FaultCase> fault_cases() {
 }
 
 std::string short_error(const JournalSnapshot& j) {
-    auto it = j.settings.find(arcade::shipper::kLastError);
-    if (it == j.settings.end()) return "—";
-    std::string e = it->second.substr(0, 60);
+    if (!j.shipper.last_error) return "—";
+    std::string e = j.shipper.last_error->substr(0, 60);
     for (char& c : e)
         if (c == '|' || c == '\n') c = ' ';
-    return e + (it->second.size() > 60 ? "…" : "");
+    return e + (j.shipper.last_error->size() > 60 ? "…" : "");
 }
 
 }  // namespace
@@ -121,7 +120,7 @@ TEST_CASE("fault matrix: every PostHog failure, once and persistent: delivered, 
         o.sent = after_run.count_state("sent", kTag);
         o.dead = after_run.count_state("dead", kTag);
         o.pending = after_run.count_state("pending", kTag);
-        o.backoff = after_run.settings.count(arcade::shipper::kNextAttempt) > 0;
+        o.backoff = after_run.shipper.next_attempt_ms.has_value();
         o.last_error = short_error(after_run);
         for (const auto& r : after_run.rows)
             if (r.uuid == poison && r.state == "dead" && r.dead_reason && r.dead_reason->find("400") != std::string::npos)

@@ -87,7 +87,7 @@ TEST_CASE("pending rows go out in journal order, gzip, in one batch, and are mar
     CHECK(b[0]->json.find("\"api_key\":\"phc_test\"") != std::string::npos);
     CHECK(b[0]->json.find("\"sent_at\":\"") != std::string::npos);
     CHECK(rig.journal->counts().sent == 5);
-    CHECK(rig.journal->setting(shipper::kLastSuccess).has_value());
+    CHECK(rig.journal->shipper_record().last_success_ms.has_value());
     SECTION("nothing is sent when there is nothing to send") {
         rig.transport.seen.clear();
         rig.drain();
@@ -154,19 +154,19 @@ TEST_CASE("after 3 retries the rows stay pending, attempts are counted and a bac
     CHECK(rig.batches().size() == 4);  // 1 attempt + 3 retries
     CHECK(report.remaining == 1);
     CHECK(rig.journal->pending(0, 1)[0].attempts == 1);
-    CHECK(rig.journal->setting(shipper::kFailures) == std::optional<std::string>("1"));
-    CHECK(std::stoll(*rig.journal->setting(shipper::kNextAttempt)) == rig.clock.now_ms() + 30'000);
+    CHECK(rig.journal->shipper_record().failures == 1);
+    CHECK(*rig.journal->shipper_record().next_attempt_ms == rig.clock.now_ms() + 30'000);
     CHECK(shipper::backoff_in_force(*rig.journal, rig.clock.now_ms()));
-    CHECK(rig.journal->setting(shipper::kLastError)->find("502") != std::string::npos);
+    CHECK(rig.journal->shipper_record().last_error->find("502") != std::string::npos);
     SECTION("a second failed run doubles the wait; success clears it") {
         rig.clock.advance_ms(31'000);
         rig.drain();
-        CHECK(std::stoll(*rig.journal->setting(shipper::kNextAttempt)) == rig.clock.now_ms() + 60'000);
+        CHECK(*rig.journal->shipper_record().next_attempt_ms == rig.clock.now_ms() + 60'000);
         rig.transport.respond = nullptr;
         rig.clock.advance_ms(61'000);
         auto ok = rig.drain();
         CHECK(ok.delivered == 1);
-        CHECK_FALSE(rig.journal->setting(shipper::kNextAttempt));
+        CHECK_FALSE(rig.journal->shipper_record().next_attempt_ms);
         CHECK_FALSE(shipper::backoff_in_force(*rig.journal, rig.clock.now_ms()));
     }
 }
@@ -215,7 +215,7 @@ TEST_CASE("401/403 keep every row pending and explain why", "[shipper]") {
     CHECK(rig.batches().size() == 1);  // not retried within the run
     CHECK(report.remaining == 1);
     CHECK(report.failed);
-    CHECK(rig.journal->setting(shipper::kLastError)->find("project key") != std::string::npos);
+    CHECK(rig.journal->shipper_record().last_error->find("project key") != std::string::npos);
 }
 
 TEST_CASE("rows PostHog would reject are dead-lettered before sending", "[shipper]") {
@@ -357,7 +357,7 @@ TEST_CASE("the run stops starting requests at its deadline", "[shipper]") {
     auto report = rig.drain();
     CHECK(rig.batches().size() == 1);  // a 30 s Retry-After does not fit in the run
     CHECK(report.failed);
-    CHECK(std::stoll(*rig.journal->setting(shipper::kNextAttempt)) >= rig.clock.now_ms() + 30'000);
+    CHECK(*rig.journal->shipper_record().next_attempt_ms >= rig.clock.now_ms() + 30'000);
 }
 
 TEST_CASE("the wire form of an anonymous event marks it personless", "[shipper]") {
