@@ -217,7 +217,7 @@ http::Response canned_response(std::string_view input) {
 
 void check_retry_after(const std::string& value, std::int64_t now_ms) {
     auto delay = shipper::parse_retry_after(value, now_ms);
-    if (delay) require(*delay >= 0 && *delay <= kDayMs, "parse_retry_after is outside [0, 1 day]");
+    if (delay) require(delay->count() >= 0 && delay->count() <= kDayMs, "parse_retry_after is outside [0, 1 day]");
     std::string_view trimmed = value;
     while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.front()))) trimmed.remove_prefix(1);
     while (!trimmed.empty() && std::isspace(static_cast<unsigned char>(trimmed.back()))) trimmed.remove_suffix(1);
@@ -228,10 +228,10 @@ void check_retry_after(const std::string& value, std::int64_t now_ms) {
     shipper::RetryPolicy policy;
     for (int retry = 1; retry <= policy.max_retries + 1; ++retry) {
         auto next = policy.next_delay(retry, delay);
-        require(next >= policy.first_delay_ms && (!delay || next >= *delay),
+        require(next >= policy.first_delay && (!delay || next >= *delay),
                 "RetryPolicy::next_delay is shorter than asked for");
     }
-    if (delay) (void)human_age(*delay);
+    if (delay) (void)human_age(delay->count());
 }
 
 void check_instants(std::string_view text) {

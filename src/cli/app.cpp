@@ -41,7 +41,7 @@ const CLI::App* chosen_command(const CLI::App& app, std::vector<std::string>& pa
 
 int run_app(int argc, const char* const* argv, Output& io, const Environ& env, const std::atomic<bool>& interrupted) {
     Invocation inv;
-    inv.start_monotonic_s = system_clock().monotonic_s();
+    inv.start = system_clock().monotonic();
     auto paths = config_paths(env);
     Context ctx(env, io, paths, interrupted);
     Tracked tracked = Tracked::yes;
@@ -83,7 +83,7 @@ int run_app(int argc, const char* const* argv, Output& io, const Environ& env, c
         inv.error_message = e.what();
     }
     inv.command_name = path.empty() ? "arcade" : join(path);
-    inv.end_monotonic_s = system_clock().monotonic_s();
+    inv.end = system_clock().monotonic();
     if (tracked == Tracked::yes) record_invocation(inv, env, paths, io.err);
     return inv.exit_code;
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <ostream>
 
@@ -60,7 +61,11 @@ std::string build_properties(const Invocation& inv, const Environ& env) {
         w.Key(key);
         w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
     };
-    auto seconds = [](double s) { return std::round(s * 1000.0) / 1000.0; };
+    // Monotonic readings go out as seconds with millisecond precision.
+    auto seconds = [](MonotonicTime t) {
+        return static_cast<double>(std::chrono::round<std::chrono::milliseconds>(t.time_since_epoch()).count()) /
+               1000.0;
+    };
     w.StartObject();
     kv("command_name", valid_utf8(inv.command_name));
     kv("cli_version", build::kVersion);
@@ -69,12 +74,13 @@ std::string build_properties(const Invocation& inv, const Environ& env) {
     kv("os_type", uts.sysname);
     kv("os_release", uts.release);
     w.Key("duration_ms");
-    w.Int64(static_cast<std::int64_t>(std::llround(std::max(0.0, inv.end_monotonic_s - inv.start_monotonic_s) * 1000.0)));
+    w.Int64(std::max<std::int64_t>(
+        0, std::chrono::round<std::chrono::milliseconds>(inv.end - inv.start).count()));
     if (inv.exit_code != 0) kv("error_message", scrub_error_message(inv.error_message, home_dir(env)));
     w.Key("device_start_timestamp");
-    w.Double(seconds(inv.start_monotonic_s));
+    w.Double(seconds(inv.start));
     w.Key("device_end_timestamp");
-    w.Double(seconds(inv.end_monotonic_s));
+    w.Double(seconds(inv.end));
     kv("$lib", build::kLibName);
     kv("$lib_version", build::kVersion);
     w.Key("$geoip_disable");

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "core/clock.h"
 #include "core/environ.h"
 #include "core/paths.h"
 #include "shipper/tracking_config.h"
@@ -23,8 +24,8 @@ struct Invocation {
     int exit_code = 0;
     bool rotate_identity = false;  // journal `rotated` after the event (logout)
     std::string error_message;  // raw; scrubbed when the event is built
-    double start_monotonic_s = 0;
-    double end_monotonic_s = 0;
+    MonotonicTime start;
+    MonotonicTime end;
 };
 
 // The properties object of the usage event (without $process_person_profile,

@@ -314,7 +314,7 @@ int run_purge(Context& ctx, const PurgeOptions& opt) {
         return 0;
     }
     // A running shipper would keep WAL frames alive; wait for it (it exits within 10 s).
-    auto lock = store::ShipLock::acquire(paths.ship_lock(), 11000);
+    auto lock = store::ShipLock::acquire(paths.ship_lock(), static_cast<int>(shipper::kOutwaitShipper.count()));
     auto open = store::Journal::open(paths, system_clock(), store::OpenMode::read_write);
     if (!open.journal) {
         if (open.status == store::OpenStatus::newer_schema)
@@ -360,9 +360,9 @@ int set_disabled(Context& ctx, bool disabled) {
 int run_flush(Context& ctx) {
     bool progress = ctx.io().in_is_tty && ::isatty(2);
     shipper::ShipOptions options;
-    options.budget_s = 60.0;
+    options.budget = std::chrono::minutes(1);
     options.ignore_backoff = true;
-    options.lock_wait_ms = 11000;
+    options.lock_wait = shipper::kOutwaitShipper;
     if (progress) {
         options.on_progress = [&](const shipper::DrainProgress& p) {
             ctx.err() << fmt::format("\rDelivered {} of {}…", p.delivered, p.pending_at_start) << std::flush;

@@ -10,11 +10,7 @@ std::int64_t Clock::now_ms() const {
     return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-double Clock::monotonic_s() const {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
+MonotonicTime Clock::monotonic() const { return std::chrono::steady_clock::now(); }
 
 const Clock& system_clock() {
     static const Clock clock;

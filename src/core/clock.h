@@ -1,27 +1,32 @@
 #pragma once
 // Time as the rest of the code sees it: wall-clock milliseconds since the Unix
-// epoch and a monotonic reading in seconds. Tests substitute a fixed clock.
+// epoch (the journal's timestamps) and a monotonic reading for deadlines and
+// durations. Tests substitute a fixed clock.
 
+#include <chrono>
 #include <cstdint>
 
 namespace arcade {
+
+using MonotonicTime = std::chrono::steady_clock::time_point;
 
 class Clock {
 public:
     virtual ~Clock() = default;
     virtual std::int64_t now_ms() const;      // wall clock, Unix epoch milliseconds
-    virtual double monotonic_s() const;       // CLOCK_MONOTONIC seconds
+    virtual MonotonicTime monotonic() const;  // CLOCK_MONOTONIC
 };
 
 // A process-wide real clock.
 const Clock& system_clock();
 
+// A clock that moves only when told; its monotonic reading follows its wall clock.
 class FixedClock : public Clock {
 public:
     explicit FixedClock(std::int64_t now_ms) : now_(now_ms) {}
     std::int64_t now_ms() const override { return now_; }
-    double monotonic_s() const override { return static_cast<double>(now_) / 1000.0; }
-    void advance_ms(std::int64_t ms) { now_ += ms; }
+    MonotonicTime monotonic() const override { return MonotonicTime(std::chrono::milliseconds(now_)); }
+    void advance(std::chrono::milliseconds by) { now_ += by.count(); }
 
 private:
     std::int64_t now_;

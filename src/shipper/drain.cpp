@@ -14,8 +14,11 @@
 namespace arcade::shipper {
 namespace {
 
-constexpr std::int64_t kMinRequestMs = 250;  // below this much time left, don't start a request
-constexpr std::int64_t kIdentityGraceMs = 3600 * 1000;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kMinRequest{250};  // below this much time left, don't start a request
+constexpr milliseconds kRequestTimeout{5000};  // SPEC §5: per request
+constexpr milliseconds kIdentityGrace = std::chrono::hours(1);  // SPEC §4: then send anonymous
 
 struct Item {
     std::int64_t seq;
@@ -43,7 +46,7 @@ public:
                 break;
             }
             if (cancelled()) break;
-            if (remaining_ms() < kMinRequestMs) {
+            if (remaining() < kMinRequest) {
                 report_.out_of_time = true;
                 break;
             }
@@ -124,8 +127,8 @@ private:
         }
     }
 
-    std::int64_t remaining_ms() const {
-        return static_cast<std::int64_t>((cfg_.deadline_monotonic_s - clock_.monotonic_s()) * 1000.0);
+    milliseconds remaining() const {
+        return std::chrono::duration_cast<milliseconds>(cfg_.deadline - clock_.monotonic());
     }
 
     bool cancelled() {
@@ -133,9 +136,9 @@ private:
         return report_.cancelled;
     }
 
-    void sleep_ms(std::int64_t ms) {
-        if (cfg_.sleep) cfg_.sleep(ms);
-        else std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    void sleep(milliseconds delay) {
+        if (cfg_.sleep) cfg_.sleep(delay);
+        else std::this_thread::sleep_for(delay);
     }
 
     // SPEC §4: returns false when the row must wait (lookup unavailable and
@@ -149,7 +152,7 @@ private:
             const PrincipalLookup& found = lookup();
             if (found.outcome == PrincipalLookup::Outcome::found) principal = found.principal_id;
             else if (found.outcome == PrincipalLookup::Outcome::unavailable &&
-                     clock_.now_ms() - row.created_ms < kIdentityGraceMs)
+                     milliseconds(clock_.now_ms() - row.created_ms) < kIdentityGrace)
                 return false;
         }
         // Rows from an earlier anonymous id are never given today's principal.
@@ -188,7 +191,7 @@ private:
         bool no_time = false;  // stopped without a verdict: deadline reached or cancelled
         Verdict verdict = Verdict::retry;
         http::Response response;
-        std::optional<std::int64_t> retry_after_ms;
+        std::optional<milliseconds> retry_after;
     };
 
     Posted post(const std::vector<Item>& items) {
@@ -199,12 +202,12 @@ private:
         while (!host.empty() && host.back() == '/') host.pop_back();
         Posted p;
         for (int attempt = 0;; ++attempt) {
-            std::int64_t left = remaining_ms();
+            milliseconds left = remaining();
             if (cancelled()) {
                 p.no_time = true;
                 return p;
             }
-            if (left < kMinRequestMs) {
+            if (left < kMinRequest) {
                 p.no_time = attempt == 0;
                 return p;
             }
@@ -213,7 +216,7 @@ private:
             req.url = host + "/batch/";
             req.headers = {{"Content-Type", "application/json"}, {"Content-Encoding", "gzip"}};
             req.body = gzip(batch_body(cfg_.api_key, events, rfc3339_ms(clock_.now_ms())));
-            req.timeout = std::chrono::milliseconds(std::min<std::int64_t>(5000, left - 100));
+            req.timeout = std::min(kRequestTimeout, left - milliseconds(100));
             req.connect_timeout = req.timeout;
             req.cancel = cfg_.cancel;
             p.response = transport_.send(req);
@@ -223,12 +226,12 @@ private:
             }
             ++report_.requests;
             p.verdict = classify(p.response);
-            p.retry_after_ms.reset();
-            if (auto ra = p.response.header("retry-after")) p.retry_after_ms = parse_retry_after(*ra, clock_.now_ms());
+            p.retry_after.reset();
+            if (auto ra = p.response.header("retry-after")) p.retry_after = parse_retry_after(*ra, clock_.now_ms());
             if (p.verdict != Verdict::retry || attempt == cfg_.retry.max_retries) return p;
-            std::int64_t delay = cfg_.retry.next_delay(attempt + 1, p.retry_after_ms);
-            if (delay > remaining_ms() - kMinRequestMs) return p;
-            sleep_ms(delay);
+            milliseconds delay = cfg_.retry.next_delay(attempt + 1, p.retry_after);
+            if (delay > remaining() - kMinRequest) return p;
+            sleep(delay);
             if (cancelled()) {
                 p.no_time = true;
                 return p;
@@ -272,7 +275,7 @@ private:
                 journal_.checkpoint();
             } catch (const std::exception&) {
             }
-            sleep_ms(50);
+            sleep(milliseconds(50));
         }
         return false;
     }
@@ -318,7 +321,7 @@ private:
                 break;
             case Verdict::retry:
                 report_.error = "PostHog unreachable (" + describe(p.response) + ")";
-                retry_after_floor_ = p.retry_after_ms;
+                retry_after_floor_ = p.retry_after;
                 break;
         }
         report_.failed = true;
@@ -333,9 +336,9 @@ private:
         if (report_.requests > 0) r.last_attempt_ms = now;
         if (report_.failed) {
             r.failures += 1;
-            std::int64_t delay = next_run_delay_ms(r.failures);
+            milliseconds delay = next_run_delay(r.failures);
             if (retry_after_floor_) delay = std::max(delay, *retry_after_floor_);
-            r.next_attempt_ms = now + delay;
+            r.next_attempt_ms = now + delay.count();
             r.last_error = report_.error;
         } else {
             r.last_success_ms = now;
@@ -355,7 +358,7 @@ private:
     std::optional<store::Identity> identity_;
     std::optional<PrincipalLookup> lookup_;
     std::set<std::string> awaiting_alias_;
-    std::optional<std::int64_t> retry_after_floor_;
+    std::optional<milliseconds> retry_after_floor_;
 };
 
 }  // namespace

@@ -29,9 +29,9 @@ struct DrainConfig {
     std::string api_key;
     std::string cloud_url;                 // for identity lookups
     std::optional<ConfigPaths> paths;      // where credentials.yaml lives
-    double deadline_monotonic_s = 0;       // stop sending after this Clock::monotonic_s()
+    MonotonicTime deadline;                // stop sending after this Clock::monotonic()
     RetryPolicy retry;
-    std::function<void(std::int64_t ms)> sleep;            // defaults to a real sleep
+    std::function<void(std::chrono::milliseconds)> sleep;  // defaults to a real sleep
     std::function<void(const DrainProgress&)> on_progress;  // after each delivered request
     // When set and true, the drain stops as soon as possible: no new request,
     // the one in flight abandoned, nothing counted as a failure.

@@ -17,32 +17,33 @@ Verdict classify(const http::Response& r) {
     return Verdict::refused;
 }
 
-std::int64_t RetryPolicy::next_delay(int retry, std::optional<std::int64_t> retry_after_ms) const {
-    std::int64_t delay = first_delay_ms << std::clamp(retry - 1, 0, 20);
-    if (retry_after_ms) delay = std::max(delay, *retry_after_ms);
+std::chrono::milliseconds RetryPolicy::next_delay(int retry, std::optional<std::chrono::milliseconds> retry_after) const {
+    std::chrono::milliseconds delay = first_delay * (std::int64_t{1} << std::clamp(retry - 1, 0, 20));
+    if (retry_after) delay = std::max(delay, *retry_after);
     return delay;
 }
 
-std::optional<std::int64_t> parse_retry_after(std::string_view v, std::int64_t now_ms) {
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v, std::int64_t now_ms) {
+    using std::chrono::milliseconds;
     while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.remove_prefix(1);
     while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.remove_suffix(1);
     if (v.empty()) return std::nullopt;
-    constexpr std::int64_t kDay = 24LL * 3600 * 1000;
+    constexpr milliseconds kDay = std::chrono::hours(24);
     if (std::all_of(v.begin(), v.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
         if (v.size() > 9) return kDay;
         std::int64_t secs = 0;
         std::from_chars(v.data(), v.data() + v.size(), secs);
-        return std::min(secs * 1000, kDay);
+        return std::min<milliseconds>(std::chrono::seconds(secs), kDay);
     }
-    if (auto at = parse_http_date(v)) return std::clamp(*at - now_ms, std::int64_t{0}, kDay);
+    if (auto at = parse_http_date(v)) return std::clamp(milliseconds(*at - now_ms), milliseconds(0), kDay);
     return std::nullopt;
 }
 
-std::int64_t next_run_delay_ms(int failures) {
-    constexpr std::int64_t kBase = 30'000, kCap = 15 * 60'000;
-    if (failures <= 0) return 0;
+std::chrono::milliseconds next_run_delay(int failures) {
+    constexpr std::chrono::milliseconds kBase = std::chrono::seconds(30), kCap = std::chrono::minutes(15);
+    if (failures <= 0) return std::chrono::milliseconds(0);
     if (failures > 16) return kCap;
-    return std::min(kBase << (failures - 1), kCap);
+    return std::min(kBase * (std::int64_t{1} << (failures - 1)), kCap);
 }
 
 bool backoff_in_force(store::Journal& journal, std::int64_t now_ms) {

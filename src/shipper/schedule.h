@@ -3,6 +3,7 @@
 // (attempt, response, now) so they are tested without clocks or sleeps; plus
 // the persisted cross-run backoff, kept in the journal's settings.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,19 +28,19 @@ Verdict classify(const http::Response& response);
 
 struct RetryPolicy {
     int max_retries = 3;  // 3 retries = 4 attempts
-    std::int64_t first_delay_ms = 100;
+    std::chrono::milliseconds first_delay{100};
     // The delay before retry number `retry` (1-based): 100 ms doubling,
-    // never less than `retry_after_ms` when the server asked for one.
-    std::int64_t next_delay(int retry, std::optional<std::int64_t> retry_after_ms) const;
+    // never less than `retry_after` when the server asked for one.
+    std::chrono::milliseconds next_delay(int retry, std::optional<std::chrono::milliseconds> retry_after) const;
 };
 
-// `Retry-After` as milliseconds from `now_ms` (delta-seconds or HTTP date);
+// `Retry-After` (delta-seconds or HTTP date) as a delay from `now_ms`;
 // nullopt when absent or unparsable. Clamped to [0, 1 day].
-std::optional<std::int64_t> parse_retry_after(std::string_view value, std::int64_t now_ms);
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, std::int64_t now_ms);
 
 // Delay before the next run after `failures` consecutive failed runs:
 // min(30 s · 2^(failures-1), 15 min).
-std::int64_t next_run_delay_ms(int failures);
+std::chrono::milliseconds next_run_delay(int failures);
 
 // True while a cross-run backoff forbids starting a shipper. Never throws
 // (a journal error counts as "no backoff").

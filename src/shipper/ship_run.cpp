@@ -20,7 +20,7 @@ namespace arcade::shipper {
 ShipOutcome ship(const Environ& env, const ShipOptions& options) {
     ShipOutcome out;
     const Clock& clock = system_clock();
-    double start = clock.monotonic_s();
+    const MonotonicTime start = clock.monotonic();
     Tracking tracking = decide_tracking(env);
     if (!tracking.enabled || tracking.debug) {
         out.reason = tracking.reason;
@@ -34,7 +34,7 @@ ShipOutcome ship(const Environ& env, const ShipOptions& options) {
         return out;
     }
     try {
-        auto lock = store::ShipLock::acquire(paths->ship_lock(), options.lock_wait_ms);
+        auto lock = store::ShipLock::acquire(paths->ship_lock(), static_cast<int>(options.lock_wait.count()));
         if (!lock.held()) {
             out.status = ShipOutcome::Status::locked_elsewhere;
             out.reason = "another shipper is running";
@@ -63,13 +63,15 @@ ShipOutcome ship(const Environ& env, const ShipOptions& options) {
         cfg.api_key = tracking.posthog_key;
         cfg.cloud_url = tracking.cloud_url;
         cfg.paths = paths;
-        cfg.deadline_monotonic_s = start + options.budget_s;
+        cfg.deadline = start + options.budget;
         cfg.on_progress = options.on_progress;
         out.status = ShipOutcome::Status::ran;
         out.report = drain(journal, *transport, clock, cfg);
-        double linger_until = clock.monotonic_s() + options.linger_ms / 1000.0;
-        while (!out.report.failed && !out.report.out_of_time && options.linger_ms > 0 &&
-               clock.monotonic_s() < std::min(linger_until, cfg.deadline_monotonic_s - 1.0)) {
+        // Lingering stops a second before the deadline, so a row taken at
+        // the last moment still has time to go.
+        MonotonicTime linger_until = clock.monotonic() + options.linger;
+        while (!out.report.failed && !out.report.out_of_time && options.linger > std::chrono::milliseconds(0) &&
+               clock.monotonic() < std::min(linger_until, cfg.deadline - std::chrono::seconds(1))) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
             if (journal.last_seq() <= out.report.final_scan_top) continue;
             DrainReport more = drain(journal, *transport, clock, cfg);
@@ -78,7 +80,7 @@ ShipOutcome ship(const Environ& env, const ShipOptions& options) {
             more.requests += out.report.requests;
             more.retries += out.report.retries;
             out.report = more;
-            linger_until = clock.monotonic_s() + options.linger_ms / 1000.0;
+            linger_until = clock.monotonic() + options.linger;
         }
         journal.checkpoint();
         lock.release();
@@ -96,25 +98,28 @@ ShipOutcome ship(const Environ& env, const ShipOptions& options) {
 
 int shipper_main(const Environ& env) {
     // Hard watchdog: SIGALRM's default action ends the process, lock and all
-    // (flock dies with it), 9.8 s after start, whatever the network does.
+    // (flock dies with it), kWatchdog after start, whatever the network does.
     itimerval watchdog{};
-    watchdog.it_value.tv_sec = 9;
-    watchdog.it_value.tv_usec = 800000;
+    watchdog.it_value.tv_sec = static_cast<time_t>(kWatchdog.count() / 1000);
+    watchdog.it_value.tv_usec = static_cast<suseconds_t>(kWatchdog.count() % 1000 * 1000);
     ::signal(SIGALRM, SIG_DFL);
     ::setitimer(ITIMER_REAL, &watchdog, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
     ::signal(SIGHUP, SIG_IGN);
 
-    double start = system_clock().monotonic_s();
+    const MonotonicTime start = system_clock().monotonic();
     ShipOptions options;
-    options.budget_s = 8.5;
-    options.linger_ms = 300;
-    for (int round = 0; round < 8; ++round) {
+    options.budget = kSendBudget;
+    options.linger = kLinger;
+    // Each round either sends or lingers; the bound only guards against a
+    // journal that keeps reporting new rows it cannot hand over.
+    constexpr int kMaxRounds = 8;
+    for (int round = 0; round < kMaxRounds; ++round) {
         ShipOutcome out = ship(env, options);
         if (out.status != ShipOutcome::Status::ran || !out.successor_needed) return 0;
-        double used = system_clock().monotonic_s() - start;
-        if (used < 6.0) {
-            options.budget_s = 8.5 - used;  // time left: take the late rows ourselves
+        auto used = std::chrono::duration_cast<std::chrono::milliseconds>(system_clock().monotonic() - start);
+        if (used < kTakeLateRowsUntil) {
+            options.budget = kSendBudget - used;  // time left: take the late rows ourselves
             continue;
         }
         spawn_detached(shipper_path(), {});

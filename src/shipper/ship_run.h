@@ -5,6 +5,7 @@
 // stranded. Used by `arcade-ship` (detached, hard 10 s limit) and by
 // `arcade usage flush` (foreground).
 
+#include <chrono>
 #include <functional>
 #include <string>
 
@@ -13,14 +14,32 @@
 
 namespace arcade::shipper {
 
+// SPEC §5's "exits within 10 s of its start, whatever the network does", and
+// the times derived from it. Only kLifetime is the contract; the rest follow.
+inline constexpr std::chrono::milliseconds kLifetime{10'000};
+// The hard watchdog ends the process a little before the promise.
+inline constexpr std::chrono::milliseconds kWatchdog = kLifetime - std::chrono::milliseconds(200);
+// No request starts after this: what is left covers the last request's
+// own deadline cut (drain caps each request at the time left), the
+// checkpoint and the exit.
+inline constexpr std::chrono::milliseconds kSendBudget = kWatchdog - std::chrono::milliseconds(1300);
+// Rows that arrive while a run ends are taken by the same process while
+// it has used less than this; later, a successor gets a full lifetime.
+inline constexpr std::chrono::milliseconds kTakeLateRowsUntil = kSendBudget - std::chrono::milliseconds(2500);
+// After draining, keep the lock this long for rows appended meanwhile:
+// during a burst of commands, one shipper serves them all.
+inline constexpr std::chrono::milliseconds kLinger{300};
+// Waiting for another shipper to finish (flush, purge): it is gone by then.
+inline constexpr std::chrono::milliseconds kOutwaitShipper = kLifetime + std::chrono::milliseconds(1000);
+static_assert(kTakeLateRowsUntil < kSendBudget && kSendBudget < kWatchdog && kWatchdog < kLifetime &&
+              kLifetime < kOutwaitShipper);
+
 struct ShipOptions {
-    double budget_s = 9.0;          // stop starting requests after this long
+    std::chrono::milliseconds budget = kSendBudget;  // stop starting requests after this long
     bool ignore_backoff = false;
-    int lock_wait_ms = 0;           // how long to wait for another shipper to finish
-    // After draining, keep the lock this long and take rows that arrive
-    // meanwhile: during a burst of commands, one shipper serves them all
-    // instead of every command starting its own.
-    int linger_ms = 0;
+    std::chrono::milliseconds lock_wait{0};  // how long to wait for another shipper to finish
+    // After draining, keep the lock this long and take rows that arrive meanwhile.
+    std::chrono::milliseconds linger{0};
     std::function<void(const DrainProgress&)> on_progress;
 };
 

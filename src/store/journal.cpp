@@ -557,12 +557,12 @@ std::int64_t Journal::enforce_retention() {
     return impl_->write([&] {
         auto now = impl_->clock.now_ms();
         Impl::RowMove old(*impl_, RowState::pending, Impl::RowMove::kDelete, "", "kind = 'event' AND created_ms < ?");
-        old.statement().bind(1, now - r.pending_max_age_ms);
+        old.statement().bind(1, now - r.pending_max_age.count());
         std::int64_t aged = old.run();
         impl_->bump_counter("dropped_age", aged);
         std::int64_t capped = impl_->enforce_cap(r.max_pending);
         Impl::RowMove sent(*impl_, RowState::sent, Impl::RowMove::kDelete, "", "sent_ms < ?");
-        sent.statement().bind(1, now - r.sent_keep_ms);
+        sent.statement().bind(1, now - r.sent_keep.count());
         std::int64_t pruned = sent.run();
         impl_->bump_counter("pruned_sent", pruned);
         return aged + capped + pruned;

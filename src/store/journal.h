@@ -9,6 +9,7 @@
 // store::JournalError (never SQLite's own exception type). A Journal object
 // is used from one thread at a time.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,8 +33,8 @@ public:
 // Retention bounds (SPEC §5).
 struct Retention {
     std::int64_t max_pending = 10000;
-    std::int64_t pending_max_age_ms = 30LL * 24 * 3600 * 1000;
-    std::int64_t sent_keep_ms = 7LL * 24 * 3600 * 1000;
+    std::chrono::milliseconds pending_max_age = std::chrono::days(30);
+    std::chrono::milliseconds sent_keep = std::chrono::days(7);
 };
 
 // An event to append; the journal stamps uuid, timestamp and created_ms.

@@ -54,10 +54,10 @@ struct Rig {
         cfg.api_key = "phc_test";
         cfg.cloud_url = "http://cloud.test";
         cfg.paths = paths;
-        cfg.deadline_monotonic_s = clock.monotonic_s() + 9.0;
-        cfg.sleep = [this](std::int64_t ms) {
-            sleeps.push_back(ms);
-            clock.advance_ms(ms);
+        cfg.deadline = clock.monotonic() + std::chrono::seconds(9);
+        cfg.sleep = [this](std::chrono::milliseconds ms) {
+            sleeps.push_back(ms.count());
+            clock.advance(ms);
         };
         return shipper::drain(*journal, transport, clock, cfg);
     }
@@ -159,11 +159,11 @@ TEST_CASE("after 3 retries the rows stay pending, attempts are counted and a bac
     CHECK(shipper::backoff_in_force(*rig.journal, rig.clock.now_ms()));
     CHECK(rig.journal->shipper_record().last_error->find("502") != std::string::npos);
     SECTION("a second failed run doubles the wait; success clears it") {
-        rig.clock.advance_ms(31'000);
+        rig.clock.advance(std::chrono::seconds(31));
         rig.drain();
         CHECK(*rig.journal->shipper_record().next_attempt_ms == rig.clock.now_ms() + 60'000);
         rig.transport.respond = nullptr;
-        rig.clock.advance_ms(61'000);
+        rig.clock.advance(std::chrono::seconds(61));
         auto ok = rig.drain();
         CHECK(ok.delivered == 1);
         CHECK_FALSE(rig.journal->shipper_record().next_attempt_ms);
@@ -264,7 +264,7 @@ TEST_CASE("an alias goes alone and is acknowledged before any row carrying its p
         for (auto* r : rig.batches()) CHECK(std::find(r->uuids.begin(), r->uuids.end(), after.uuid) == r->uuids.end());
         rig.transport.respond = nullptr;
         rig.transport.seen.clear();
-        rig.clock.advance_ms(60'000);
+        rig.clock.advance(std::chrono::seconds(60));
         rig.drain();
         auto b = rig.batches();
         REQUIRE(b.size() == 2);
@@ -320,7 +320,7 @@ TEST_CASE("rows that need an identity are resolved lazily through Arcade Cloud",
         rig.drain();
         CHECK(rig.batches().empty());
         CHECK(rig.journal->counts().pending == 1);
-        rig.clock.advance_ms(3601 * 1000);
+        rig.clock.advance(std::chrono::seconds(3601));
         rig.drain();
         auto b = rig.batches();
         REQUIRE(b.size() == 1);

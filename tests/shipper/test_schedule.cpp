@@ -17,6 +17,8 @@ http::Response status(int code) {
 }
 }  // namespace
 
+using namespace std::chrono_literals;
+
 TEST_CASE("responses are classified as PostHog's contract says", "[shipper]") {
     auto [code, verdict] = GENERATE(table<int, Verdict>({
         {200, Verdict::delivered}, {204, Verdict::delivered}, {400, Verdict::split}, {413, Verdict::split},
@@ -36,20 +38,20 @@ TEST_CASE("a network failure is retried", "[shipper]") {
 TEST_CASE("retry delays start at 100 ms, double, and respect Retry-After as a floor", "[shipper]") {
     RetryPolicy p;
     CHECK(p.max_retries == 3);
-    CHECK(p.next_delay(1, std::nullopt) == 100);
-    CHECK(p.next_delay(2, std::nullopt) == 200);
-    CHECK(p.next_delay(3, std::nullopt) == 400);
-    CHECK(p.next_delay(1, 3000) == 3000);
-    CHECK(p.next_delay(3, 50) == 400);
+    CHECK(p.next_delay(1, std::nullopt) == 100ms);
+    CHECK(p.next_delay(2, std::nullopt) == 200ms);
+    CHECK(p.next_delay(3, std::nullopt) == 400ms);
+    CHECK(p.next_delay(1, 3000ms) == 3000ms);
+    CHECK(p.next_delay(3, 50ms) == 400ms);
 }
 
 TEST_CASE("Retry-After is read as seconds or an HTTP date", "[shipper]") {
     std::int64_t now = *parse_http_date("Fri, 27 Nov 2026 12:00:00 GMT");
-    CHECK(parse_retry_after("3", now) == 3000);
-    CHECK(parse_retry_after(" 0 ", now) == 0);
-    CHECK(parse_retry_after("Fri, 27 Nov 2026 12:00:05 GMT", now) == 5000);
-    CHECK(parse_retry_after("Fri, 27 Nov 2026 11:00:00 GMT", now) == 0);
-    CHECK(parse_retry_after("99999999999999", now) == 24LL * 3600 * 1000);
+    CHECK(parse_retry_after("3", now) == 3000ms);
+    CHECK(parse_retry_after(" 0 ", now) == 0ms);
+    CHECK(parse_retry_after("Fri, 27 Nov 2026 12:00:05 GMT", now) == 5000ms);
+    CHECK(parse_retry_after("Fri, 27 Nov 2026 11:00:00 GMT", now) == 0ms);
+    CHECK(parse_retry_after("99999999999999", now) == 24h);
     CHECK_FALSE(parse_retry_after("soon", now));
     CHECK_FALSE(parse_retry_after("", now));
     CHECK_FALSE(parse_retry_after("-3", now));
@@ -64,7 +66,7 @@ TEST_CASE("the next run after n failures waits min(30 s * 2^(n-1), 15 min)", "[s
                                                              {6, 900'000},
                                                              {7, 900'000},
                                                              {60, 900'000}}));
-    CHECK(next_run_delay_ms(failures) == ms);
+    CHECK(next_run_delay(failures) == std::chrono::milliseconds(ms));
 }
 
 TEST_CASE("time formats round-trip and convert offsets to UTC", "[shipper]") {

@@ -241,7 +241,7 @@ TEST_CASE("retention bounds drop and count rows", "[store]") {
     }
     SECTION("pending rows older than 30 days are dropped") {
         append(*j);
-        f.clock.advance_ms(31LL * 24 * 3600 * 1000);
+        f.clock.advance(std::chrono::days(31));
         append(*j);
         j->enforce_retention();
         CHECK(j->counts().pending == 1);
@@ -250,10 +250,10 @@ TEST_CASE("retention bounds drop and count rows", "[store]") {
     SECTION("sent rows are pruned after 7 days") {
         auto row = append(*j);
         j->mark_sent({row.seq});
-        f.clock.advance_ms(6LL * 24 * 3600 * 1000);
+        f.clock.advance(std::chrono::days(6));
         j->enforce_retention();
         CHECK(j->counts().sent == 1);
-        f.clock.advance_ms(2LL * 24 * 3600 * 1000);
+        f.clock.advance(std::chrono::days(2));
         j->enforce_retention();
         CHECK(j->counts().sent == 0);
         CHECK(j->counts().pruned_sent == 1);
@@ -301,7 +301,7 @@ TEST_CASE("the pending counter equals the pending rows through every kind of cha
     j->mark_dead(seqs[2], "test");
     j->mark_dead(seqs[2], "test");
     CHECK(same("mark_dead") == 3);
-    f.clock.advance_ms(31LL * 24 * 3600 * 1000);
+    f.clock.advance(std::chrono::days(31));
     append(*j);
     j->enforce_retention();  // the two old events go; the alias is never dropped
     CHECK(same("retention by age") == 2);

@@ -289,9 +289,9 @@ struct ComplianceAdapter::Impl {
         requests.push_back(std::move(rec));
     }
 
-    void sleep_unless_cancelled(std::int64_t ms) {
+    void sleep_unless_cancelled(std::chrono::milliseconds delay) {
         std::unique_lock l(mu);
-        changed.wait_for(l, std::chrono::milliseconds(ms), [&] { return cancel.load(); });
+        changed.wait_for(l, delay, [&] { return cancel.load(); });
     }
 
     // Runs the drain until nothing is pending or delivery failed for good.
@@ -312,9 +312,8 @@ struct ComplianceAdapter::Impl {
         config.posthog_host = plan.host;
         config.api_key = plan.api_key;
         config.retry.max_retries = plan.max_retries;
-        config.deadline_monotonic_s =
-            clock.monotonic_s() + std::chrono::duration<double>(options.flush_budget).count();
-        config.sleep = [this](std::int64_t ms) { sleep_unless_cancelled(ms); };
+        config.deadline = clock.monotonic() + options.flush_budget;
+        config.sleep = [this](std::chrono::milliseconds delay) { sleep_unless_cancelled(delay); };
 
         for (;;) {
             shipper::DrainReport report = shipper::drain(*opened.journal, wire, clock, config);
