@@ -7,7 +7,6 @@
 #include "cli/usage_commands.h"
 #include "cli/worker_commands.h"
 #include "core/build_info.h"
-#include "core/clock.h"
 
 namespace arcade::cli {
 namespace {
@@ -39,11 +38,12 @@ const CLI::App* chosen_command(const CLI::App& app, std::vector<std::string>& pa
 
 }  // namespace
 
-int run_app(int argc, const char* const* argv, Output& io, const Environ& env, const std::atomic<bool>& interrupted) {
+int run_app(int argc, const char* const* argv, Output& io, const Runtime& runtime,
+            const std::atomic<bool>& interrupted) {
     Invocation inv;
-    inv.start = system_clock().monotonic();
-    auto paths = config_paths(env);
-    Context ctx(env, io, paths, interrupted);
+    inv.start = runtime.clock.monotonic();
+    auto paths = config_paths(runtime.env);
+    Context ctx(runtime, io, paths, interrupted);
     Tracked tracked = Tracked::yes;
     std::vector<std::string> path;
     try {
@@ -83,8 +83,8 @@ int run_app(int argc, const char* const* argv, Output& io, const Environ& env, c
         inv.error_message = e.what();
     }
     inv.command_name = path.empty() ? "arcade" : join(path);
-    inv.end = system_clock().monotonic();
-    if (tracked == Tracked::yes) record_invocation(inv, env, paths, io.err);
+    inv.end = runtime.clock.monotonic();
+    if (tracked == Tracked::yes) record_invocation(inv, runtime, paths, io.err);
     return inv.exit_code;
 }
 

@@ -6,11 +6,12 @@
 #include <atomic>
 
 #include "cli/command.h"
-#include "core/environ.h"
+#include "core/runtime.h"
 
 namespace arcade::cli {
 
 // Runs one invocation and returns its exit code. Never throws.
-int run_app(int argc, const char* const* argv, Output& io, const Environ& env, const std::atomic<bool>& interrupted);
+int run_app(int argc, const char* const* argv, Output& io, const Runtime& runtime,
+            const std::atomic<bool>& interrupted);
 
 }  // namespace arcade::cli

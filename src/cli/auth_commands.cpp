@@ -609,7 +609,7 @@ bool open_browser(const Environ& env, const std::string& url) {
 // wrapper marks login's event as needing an identity).
 void link_identity(Context& ctx, const std::string& cloud_url, const std::string& api_key) noexcept {
     try {
-        auto journal = open_tracking_journal(ctx.env(), ctx.paths());
+        auto journal = open_tracking_journal(ctx.runtime(), ctx.paths());
         if (!journal) return;
         const std::optional<store::Identity> asked_for = journal->identity();
         auto transport = http::make_curl_transport(std::string(build::kLibName) + "/" + build::kVersion);

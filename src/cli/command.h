@@ -15,6 +15,7 @@
 
 #include "core/environ.h"
 #include "core/paths.h"
+#include "core/runtime.h"
 
 namespace arcade::cli {
 
@@ -30,10 +31,12 @@ struct Output {
 
 class Context {
 public:
-    Context(const Environ& env, Output& io, std::optional<ConfigPaths> paths, const std::atomic<bool>& interrupted)
-        : env_(env), io_(io), paths_(std::move(paths)), interrupted_(interrupted) {}
+    Context(const Runtime& runtime, Output& io, std::optional<ConfigPaths> paths, const std::atomic<bool>& interrupted)
+        : runtime_(runtime), io_(io), paths_(std::move(paths)), interrupted_(interrupted) {}
 
-    const Environ& env() const { return env_; }
+    // The clock, environment, transport, spawner and tricks of this process.
+    const Runtime& runtime() const { return runtime_; }
+    const Environ& env() const { return runtime_.env; }
     Output& io() { return io_; }
     std::ostream& out() { return io_.out; }
     std::ostream& err() { return io_.err; }
@@ -56,7 +59,7 @@ public:
     bool rotation_requested() const { return rotate_after_event_; }
 
 private:
-    const Environ& env_;
+    const Runtime& runtime_;
     Output& io_;
     std::optional<ConfigPaths> paths_;
     const std::atomic<bool>& interrupted_;

@@ -7,6 +7,9 @@
 #include <iostream>
 
 #include "cli/app.h"
+#include "core/build_info.h"
+#include "core/runtime.h"
+#include "http/transport.h"
 
 namespace {
 
@@ -31,7 +34,10 @@ int main(int argc, char** argv) {
     bool out_tty = ::isatty(1) == 1;
     bool no_color = env.get("NO_COLOR").has_value() || env.get("TERM").value_or("") == "dumb";
     arcade::cli::Output io{std::cout, std::cerr, out_tty, ::isatty(0) == 1, out_tty && !no_color};
-    int code = arcade::cli::run_app(argc, argv, io, env, g_interrupted);
+    const arcade::Runtime runtime = arcade::system_runtime(env, [] {
+        return arcade::http::make_curl_transport(std::string(arcade::build::kLibName) + "/" + arcade::build::kVersion);
+    });
+    int code = arcade::cli::run_app(argc, argv, io, runtime, g_interrupted);
     std::cout.flush();
     return code;
 }

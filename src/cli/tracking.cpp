@@ -102,11 +102,13 @@ const char* event_name(const Invocation& inv) {
 }
 
 // Debug mode: the event exactly as it would be sent, nothing recorded.
-void print_debug_event(const Invocation& inv, const Environ& env, const std::optional<ConfigPaths>& paths,
+void print_debug_event(const Invocation& inv, const Runtime& runtime, const std::optional<ConfigPaths>& paths,
                        std::ostream& err) {
+    const Environ& env = runtime.env;
     store::Identity id;
     if (paths) {
-        if (auto open = store::Journal::open(*paths, system_clock(), store::OpenMode::read_only); open.journal) {
+        if (auto open = store::Journal::open(*paths, runtime.clock, store::OpenMode::read_only, runtime.tricks);
+            open.journal) {
             try {
                 auto tracking = decide_tracking(env, true, JournalFacts{{}, open.journal->tracking_disabled()});
                 if (!tracking.enabled) {
@@ -123,7 +125,7 @@ void print_debug_event(const Invocation& inv, const Environ& env, const std::opt
     if (id.anon_id.empty()) id.anon_id = uuid_v4();
     auto who = attribute(id, paths);
     store::StoredEvent row;
-    row.created_ms = system_clock().now_ms();
+    row.created_ms = runtime.clock.now_ms();
     row.uuid = uuid_v7(row.created_ms);
     row.timestamp = rfc3339_ms(row.created_ms);
     row.kind = "event";
@@ -136,13 +138,14 @@ void print_debug_event(const Invocation& inv, const Environ& env, const std::opt
 
 // The journal, open for writing, when every rule says tracking is on;
 // otherwise nullptr, with the reason in `tracking`. Never throws.
-std::unique_ptr<store::Journal> open_when_tracking(const Environ& env, const std::optional<ConfigPaths>& paths,
+std::unique_ptr<store::Journal> open_when_tracking(const Runtime& runtime, const std::optional<ConfigPaths>& paths,
                                                    Tracking& tracking) {
+    const Environ& env = runtime.env;
     tracking = decide_tracking(env);
     if (!tracking.enabled || tracking.debug) return nullptr;
     tracking = decide_tracking(env, paths && ensure_private_dir(paths->dir));
     if (!tracking.enabled) return nullptr;
-    auto open = store::Journal::open(*paths, system_clock(), store::OpenMode::read_write);
+    auto open = store::Journal::open(*paths, runtime.clock, store::OpenMode::read_write, runtime.tricks);
     JournalFacts facts{open.reason, false};
     try {
         if (open.journal) facts.user_disabled = open.journal->tracking_disabled();
@@ -155,21 +158,22 @@ std::unique_ptr<store::Journal> open_when_tracking(const Environ& env, const std
 
 }  // namespace
 
-std::unique_ptr<store::Journal> open_tracking_journal(const Environ& env, const std::optional<ConfigPaths>& paths) {
+std::unique_ptr<store::Journal> open_tracking_journal(const Runtime& runtime, const std::optional<ConfigPaths>& paths) {
     Tracking tracking;
-    return open_when_tracking(env, paths, tracking);
+    return open_when_tracking(runtime, paths, tracking);
 }
 
-void record_invocation(const Invocation& inv, const Environ& env, const std::optional<ConfigPaths>& paths,
+void record_invocation(const Invocation& inv, const Runtime& runtime, const std::optional<ConfigPaths>& paths,
                        std::ostream& err) {
+    const Environ& env = runtime.env;
     Tracking tracking = decide_tracking(env);
     try {
         if (tracking.enabled && tracking.debug) {
-            print_debug_event(inv, env, paths, err);
+            print_debug_event(inv, runtime, paths, err);
             return;
         }
-        if (tracking.enabled) store::prefault_for_append();
-        auto journal = open_when_tracking(env, paths, tracking);
+        if (tracking.enabled && runtime.tricks.prefault_memory) store::prefault_for_append();
+        auto journal = open_when_tracking(runtime, paths, tracking);
         if (!journal) {
             if (tracking.debug) err << "arcade usage: tracking off: " << tracking.reason << "\n";
             return;
@@ -188,13 +192,13 @@ void record_invocation(const Invocation& inv, const Environ& env, const std::opt
         if (inv.rotate_identity) journal->rotate();
         if (!journal->notice_shown() && journal->claim_first_run_notice()) err << kPrivacyNotice;
 
-        auto now = system_clock().now_ms();
+        auto now = runtime.clock.now_ms();
         bool start_shipper =
             !shipper::backoff_in_force(*journal, now) && !store::ShipLock::is_held_elsewhere(paths->ship_lock());
         // Closed before spawning: closing writes to many pages, each of which
         // would be copied if the child were a fork.
         journal.reset();
-        if (start_shipper) spawn_detached(shipper_path(), {});
+        if (start_shipper) runtime.spawner.detached(shipper_path(), {}, Reap::by_kernel);
     } catch (const std::exception& e) {
         if (tracking.debug) err << "arcade usage: " << e.what() << "\n";
     }

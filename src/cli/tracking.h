@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/environ.h"
 #include "core/paths.h"
+#include "core/runtime.h"
 #include "shipper/tracking_config.h"
 #include "store/journal.h"
 
@@ -43,11 +44,11 @@ Attribution attribute(const store::Identity& id, const std::optional<ConfigPaths
 // (environment, build key, `usage disable`, not debug mode); nullptr
 // otherwise or when it cannot be opened. Commands that journal identity
 // transitions (login) use it. Never throws.
-std::unique_ptr<store::Journal> open_tracking_journal(const Environ& env, const std::optional<ConfigPaths>& paths);
+std::unique_ptr<store::Journal> open_tracking_journal(const Runtime& runtime, const std::optional<ConfigPaths>& paths);
 
 // Records `inv`: appends to the journal (or prints it in debug mode), shows
 // the first-run notice, spawns the shipper. Never throws.
-void record_invocation(const Invocation& inv, const Environ& env, const std::optional<ConfigPaths>& paths,
+void record_invocation(const Invocation& inv, const Runtime& runtime, const std::optional<ConfigPaths>& paths,
                        std::ostream& err);
 
 // The first-run privacy notice.

@@ -68,7 +68,7 @@ Status gather_status(Context& ctx, bool with_events) {
     s.journal_bytes = bytes_on_disk(paths->journal()) + bytes_on_disk(paths->dir / "usage.db-wal");
     std::error_code ec;
     if (std::filesystem::exists(paths->journal(), ec)) {
-        auto open = store::Journal::open(*paths, system_clock(), store::OpenMode::read_only);
+        auto open = store::Journal::open(*paths, ctx.runtime().clock, store::OpenMode::read_only, ctx.runtime().tricks);
         shipper::JournalFacts facts{open.reason, false};
         if (open.journal) {
             try {
@@ -229,7 +229,7 @@ void write_text_status(Context& ctx, const Status& s, bool with_events) {
     auto paint = [&](const std::string& t, const char* code) {
         return color ? std::string("\x1b[") + code + "m" + t + "\x1b[0m" : t;
     };
-    auto now = system_clock().now_ms();
+    auto now = ctx.runtime().clock.now_ms();
     auto ago = [&](const std::optional<std::int64_t>& ms) {
         if (!ms) return std::string("never");
         return rfc3339_ms(*ms) + (*ms <= now ? " (" + human_age(now - *ms) + " ago)" : " (in " + human_age(*ms - now) + ")");
@@ -315,7 +315,7 @@ int run_purge(Context& ctx, const PurgeOptions& opt) {
     }
     // A running shipper would keep WAL frames alive; wait for it (it exits within 10 s).
     auto lock = store::ShipLock::acquire(paths.ship_lock(), static_cast<int>(shipper::kOutwaitShipper.count()));
-    auto open = store::Journal::open(paths, system_clock(), store::OpenMode::read_write);
+    auto open = store::Journal::open(paths, ctx.runtime().clock, store::OpenMode::read_write, ctx.runtime().tricks);
     if (!open.journal) {
         if (open.status == store::OpenStatus::newer_schema)
             return ctx.fail("Cannot purge: " + open.reason + ". Use a newer arcade.");
@@ -340,7 +340,7 @@ int run_purge(Context& ctx, const PurgeOptions& opt) {
 int set_disabled(Context& ctx, bool disabled) {
     if (!ctx.paths() || !ensure_private_dir(ctx.paths()->dir))
         return ctx.fail("No usable config directory: cannot save the choice.");
-    auto open = store::Journal::open(*ctx.paths(), system_clock(), store::OpenMode::read_write);
+    auto open = store::Journal::open(*ctx.paths(), ctx.runtime().clock, store::OpenMode::read_write, ctx.runtime().tricks);
     if (!open.journal) return ctx.fail("Cannot save the choice: " + open.reason);
     try {
         open.journal->set_tracking_disabled(disabled);
@@ -368,7 +368,7 @@ int run_flush(Context& ctx) {
             ctx.err() << fmt::format("\rDelivered {} of {}…", p.delivered, p.pending_at_start) << std::flush;
         };
     }
-    auto outcome = shipper::ship(ctx.env(), options);
+    auto outcome = shipper::ship(ctx.runtime(), options);
     if (progress) ctx.err() << "\r\x1b[K" << std::flush;
     using S = shipper::ShipOutcome::Status;
     if (outcome.status != S::ran) {

@@ -125,13 +125,13 @@ pid_t clone_detached(const std::string& path, const std::vector<std::string>& ar
 
 }  // namespace
 
-bool spawn_detached(const std::string& path, const std::vector<std::string>& args, Reap reap) {
+bool spawn_detached(const std::string& path, const std::vector<std::string>& args, Reap reap, SpawnMethod method) {
     if (reap == Reap::by_kernel) {
         struct sigaction ignore {};
         ignore.sa_handler = SIG_IGN;
         sigemptyset(&ignore.sa_mask);
         ::sigaction(SIGCHLD, &ignore, nullptr);
-        if (clone_detached(path, args) > 0) return true;
+        if (method == SpawnMethod::shared_memory && clone_detached(path, args) > 0) return true;
     }
     // Everything a forked child needs is prepared before fork: after it,
     // only async-signal-safe calls.

@@ -1,10 +1,9 @@
 #pragma once
-// Starting `arcade-ship` without making the CLI wait: a child that shares our
-// memory until it execs (no page tables copied, no exec wait as posix_spawn's
-// vfork would impose; fork where that is unavailable), then in the child a new
-// session, stdio on /dev/null, every other descriptor closed, default signal
-// dispositions, exec. See Reap for how the child is kept from lingering as a
-// zombie.
+// Starting a detached process (`arcade-ship`, a browser) without making the
+// caller wait: in the child a new session, stdio on /dev/null, every other
+// descriptor closed, default signal dispositions, exec. See Reap for how the
+// child is kept from lingering as a zombie, and SpawnMethod for how it is
+// made.
 
 #include <string>
 #include <sys/types.h>
@@ -27,8 +26,41 @@ enum class Reap {
     by_init,
 };
 
-// Starts `path` with `args` (argv[1..]) detached; false when fork fails.
+// How the child is made.
+enum class SpawnMethod {
+    // fork(): the plain way.
+    fork,
+    // A child that shares our memory until it execs (no page tables copied,
+    // no wait on the exec as posix_spawn's vfork imposes); the trick
+    // Tricks::shared_memory_spawn. Falls back to fork where unavailable
+    // (sanitizer builds, valgrind) and for Reap::by_init.
+    shared_memory,
+};
+
+// Starts `path` with `args` (argv[1..]) detached; false when it could not.
 // Never throws.
-bool spawn_detached(const std::string& path, const std::vector<std::string>& args, Reap reap = Reap::by_kernel);
+bool spawn_detached(const std::string& path, const std::vector<std::string>& args, Reap reap = Reap::by_kernel,
+                    SpawnMethod method = SpawnMethod::fork);
+
+// The seam through which commands and the shipper start processes, so tests
+// can see what would have been started.
+class Spawner {
+public:
+    virtual ~Spawner() = default;
+    // As spawn_detached. Never throws.
+    virtual bool detached(const std::string& path, const std::vector<std::string>& args, Reap reap) const = 0;
+};
+
+// spawn_detached with one method.
+class SystemSpawner final : public Spawner {
+public:
+    explicit SystemSpawner(SpawnMethod method) : method_(method) {}
+    bool detached(const std::string& path, const std::vector<std::string>& args, Reap reap) const override {
+        return spawn_detached(path, args, reap, method_);
+    }
+
+private:
+    SpawnMethod method_;
+};
 
 }  // namespace arcade

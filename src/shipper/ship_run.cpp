@@ -17,9 +17,10 @@
 
 namespace arcade::shipper {
 
-ShipOutcome ship(const Environ& env, const ShipOptions& options) {
+ShipOutcome ship(const Runtime& runtime, const ShipOptions& options) {
     ShipOutcome out;
-    const Clock& clock = system_clock();
+    const Environ& env = runtime.env;
+    const Clock& clock = runtime.clock;
     const MonotonicTime start = clock.monotonic();
     Tracking tracking = decide_tracking(env);
     if (!tracking.enabled || tracking.debug) {
@@ -40,7 +41,7 @@ ShipOutcome ship(const Environ& env, const ShipOptions& options) {
             out.reason = "another shipper is running";
             return out;
         }
-        auto open = store::Journal::open(*paths, clock, store::OpenMode::read_write);
+        auto open = store::Journal::open(*paths, clock, store::OpenMode::read_write, runtime.tricks);
         if (!open.journal) {
             out.status = ShipOutcome::Status::journal_unusable;
             out.reason = open.reason;
@@ -57,7 +58,7 @@ ShipOutcome ship(const Environ& env, const ShipOptions& options) {
             out.reason = "waiting for the next allowed attempt";
             return out;
         }
-        auto transport = http::make_curl_transport(std::string("arcade-cli/") + build::kVersion);
+        auto transport = runtime.make_transport();
         DrainConfig cfg;
         cfg.posthog_host = tracking.posthog_host;
         cfg.api_key = tracking.posthog_key;
@@ -96,7 +97,7 @@ ShipOutcome ship(const Environ& env, const ShipOptions& options) {
     return out;
 }
 
-int shipper_main(const Environ& env) {
+int shipper_main(const Runtime& runtime) {
     // Hard watchdog: SIGALRM's default action ends the process, lock and all
     // (flock dies with it), kWatchdog after start, whatever the network does.
     itimerval watchdog{};
@@ -107,7 +108,7 @@ int shipper_main(const Environ& env) {
     ::signal(SIGPIPE, SIG_IGN);
     ::signal(SIGHUP, SIG_IGN);
 
-    const MonotonicTime start = system_clock().monotonic();
+    const MonotonicTime start = runtime.clock.monotonic();
     ShipOptions options;
     options.budget = kSendBudget;
     options.linger = kLinger;
@@ -115,14 +116,14 @@ int shipper_main(const Environ& env) {
     // journal that keeps reporting new rows it cannot hand over.
     constexpr int kMaxRounds = 8;
     for (int round = 0; round < kMaxRounds; ++round) {
-        ShipOutcome out = ship(env, options);
+        ShipOutcome out = ship(runtime, options);
         if (out.status != ShipOutcome::Status::ran || !out.successor_needed) return 0;
-        auto used = std::chrono::duration_cast<std::chrono::milliseconds>(system_clock().monotonic() - start);
+        auto used = std::chrono::duration_cast<std::chrono::milliseconds>(runtime.clock.monotonic() - start);
         if (used < kTakeLateRowsUntil) {
             options.budget = kSendBudget - used;  // time left: take the late rows ourselves
             continue;
         }
-        spawn_detached(shipper_path(), {});
+        runtime.spawner.detached(shipper_path(), {}, Reap::by_kernel);
         return 0;
     }
     return 0;

@@ -9,7 +9,7 @@
 #include <functional>
 #include <string>
 
-#include "core/environ.h"
+#include "core/runtime.h"
 #include "shipper/drain.h"
 
 namespace arcade::shipper {
@@ -52,11 +52,11 @@ struct ShipOutcome {
 };
 
 // Never throws.
-ShipOutcome ship(const Environ& env, const ShipOptions& options);
+ShipOutcome ship(const Runtime& runtime, const ShipOptions& options);
 
 // `arcade-ship`'s whole life: arms the watchdog (the process is killed 10 s
 // after start whatever happens), ships, and hands over to a successor when
 // rows remain that it had no time for. Returns the process exit code.
-int shipper_main(const Environ& env);
+int shipper_main(const Runtime& runtime);
 
 }  // namespace arcade::shipper

@@ -35,8 +35,8 @@ bool file_header_says_wal(int fd) {
 // Creates the file ourselves (0600 whatever the umask, never through a
 // symlink), so the -wal and -shm SQLite derives from it are private too;
 // reads its header on the way. Throws when it cannot be opened.
-bool create_private(const std::filesystem::path& file, OpenMode mode, const ConnectionTricks& tricks) {
-    if (tricks.lean_memory) configure_lean_memory_once();
+bool create_private(const std::filesystem::path& file, OpenMode mode, const Tricks& tricks) {
+    if (tricks.lean_sqlite_memory) configure_lean_memory_once();
     if (mode != OpenMode::read_write) return false;
     int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) throw std::runtime_error("cannot open " + file.string() + ": " + std::strerror(errno));
@@ -65,7 +65,7 @@ int Connection::FairWait::handler(void* self, int tries) {
     return 1;
 }
 
-Connection::Connection(const std::filesystem::path& file, OpenMode mode, const ConnectionTricks& tricks)
+Connection::Connection(const std::filesystem::path& file, OpenMode mode, const Tricks& tricks)
     : tricks_(tricks), header_says_wal_(create_private(file, mode, tricks)), db_(file, open_flags(mode)) {
     wait_for_locks(true);
 }

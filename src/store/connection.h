@@ -2,8 +2,9 @@
 // How the journal talks to SQLite: the process-wide settings, opening the
 // file in WAL mode, waiting for locks other processes hold, and keeping the
 // WAL short. Only src/store/ includes this file (it exposes SQLiteCpp).
-// Each performance trick here is a choice in ConnectionTricks
-// (store/open_options.h) with a plain twin beside it.
+// Three of arcade's performance tricks live here (fair_lock_wait,
+// trust_wal_header, lean_sqlite_memory in core/tricks.h), each beside its
+// plain twin.
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <string>
 
+#include "core/tricks.h"
 #include "store/open_options.h"
 
 namespace arcade::store {
@@ -21,7 +23,7 @@ class Connection {
 public:
     // Opens `file` without following a symlink. read_write creates it (0600)
     // when missing.
-    Connection(const std::filesystem::path& file, OpenMode mode, const ConnectionTricks& tricks);
+    Connection(const std::filesystem::path& file, OpenMode mode, const Tricks& tricks);
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -54,7 +56,7 @@ private:
     };
     static int on_wal_commit(void* self, sqlite3* handle, const char* schema, int frames);
 
-    ConnectionTricks tricks_;
+    Tricks tricks_;
     bool header_says_wal_ = false;
     SQLite::Database db_;
     FairWait fair_wait_;

@@ -141,7 +141,7 @@ struct Journal::Impl {
         SQLite::Statement statement_;
         std::int64_t sign_ = 0;
     };
-    Impl(const ConfigPaths& p, const Clock& c, OpenMode mode, const ConnectionTricks& tricks)
+    Impl(const ConfigPaths& p, const Clock& c, OpenMode mode, const Tricks& tricks)
         : paths(p), clock(c), connection(p.journal(), mode, tricks), db(connection.db()) {}
     ConfigPaths paths;
     const Clock& clock;
@@ -334,7 +334,7 @@ Journal::Journal(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Journal::~Journal() = default;
 
 OpenOutcome Journal::open(const ConfigPaths& paths, const Clock& clock, OpenMode mode,
-                          const ConnectionTricks& tricks) {
+                          const Tricks& tricks) {
     OpenOutcome out;
     try {
         auto impl = std::make_unique<Impl>(paths, clock, mode, tricks);

@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/paths.h"
 #include "store/identity_file.h"
+#include "core/tricks.h"
 #include "store/open_options.h"
 
 namespace arcade::store {
@@ -100,9 +101,10 @@ public:
     Journal& operator=(const Journal&) = delete;
 
     // Opens (creating when read_write) the journal in `paths.dir`, which must
-    // already exist. Never throws: see OpenOutcome.
+    // already exist, with the connection tricks `tricks` asks for (none by
+    // default). Never throws: see OpenOutcome.
     static OpenOutcome open(const ConfigPaths& paths, const Clock& clock, OpenMode mode,
-                            const ConnectionTricks& tricks = {});
+                            const Tricks& tricks = {});
 
     // --- identity -------------------------------------------------------
     // The current identity, or nullopt before the first transition.

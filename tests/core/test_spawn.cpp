@@ -29,20 +29,22 @@ std::vector<std::string> lines_of(const fs::path& p) {
 TEST_CASE("every detached child runs, in a session of its own with stdio on /dev/null, whatever its parent does next",
           "[core][spawn]") {
     const char* reap = GENERATE("kernel", "init");
+    const char* method = GENERATE("fork", "shared_memory");  // the plain way and the trick
     const int runs = 60;
-    fs::path dir = fs::temp_directory_path() / ("arcade-spawn-" + std::to_string(::getpid()) + "-" + reap);
+    fs::path dir =
+        fs::temp_directory_path() / ("arcade-spawn-" + std::to_string(::getpid()) + "-" + reap + "-" + method);
     fs::remove_all(dir);
     fs::create_directories(dir);
     fs::path report = dir / "children";
     for (int i = 0; i < runs; ++i) {
-        std::string cmd = std::string(SPAWN_PROBE_PATH) + " " + reap + " '" + report.string() + "'";
+        std::string cmd = std::string(SPAWN_PROBE_PATH) + " " + reap + " " + method + " '" + report.string() + "'";
         REQUIRE(std::system(cmd.c_str()) == 0);
     }
     auto deadline = std::chrono::steady_clock::now() + 20s;
     while (lines_of(report).size() < static_cast<std::size_t>(runs) && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(20ms);
     auto lines = lines_of(report);
-    INFO("reap by " << reap);
+    INFO("reap by " << reap << ", " << method);
     CHECK(lines.size() == static_cast<std::size_t>(runs));
     for (const auto& line : lines) {
         std::istringstream in(line);

@@ -25,15 +25,12 @@ using arcade::testing::TempDir;
 
 namespace {
 
-// The connection's performance tricks all off: their plain twins.
-constexpr store::ConnectionTricks kPlainConnection{false, false, false};
-
 struct Fixture {
     TempDir tmp;
     ConfigPaths paths{tmp.path() / ".arcade"};
     FixedClock clock{1'790'000'000'000};
-    store::ConnectionTricks tricks;
-    explicit Fixture(store::ConnectionTricks t = {}) : tricks(t) { REQUIRE(ensure_private_dir(paths.dir)); }
+    Tricks tricks;
+    explicit Fixture(Tricks t = {}) : tricks(t) { REQUIRE(ensure_private_dir(paths.dir)); }
 
     std::unique_ptr<store::Journal> open() {
         auto out = store::Journal::open(paths, clock, store::OpenMode::read_write, tricks);
@@ -62,9 +59,9 @@ unsigned mode_of(const std::filesystem::path& p) {
 }  // namespace
 
 TEST_CASE("a new journal is WAL, migrated to the latest schema and private", "[store]") {
-    const bool plain = GENERATE(false, true);  // with the connection's tricks, and without
+    const bool plain = GENERATE(false, true);  // with the tricks, and with their plain twins
     CAPTURE(plain);
-    Fixture f(plain ? kPlainConnection : store::ConnectionTricks{});
+    Fixture f(plain ? Tricks{} : Tricks::all());
     auto j = f.open();
     CHECK(j->schema_version() == store::latest_schema_version());
     CHECK(store::latest_schema_version() == store::migrations().back().version);
@@ -75,9 +72,9 @@ TEST_CASE("a new journal is WAL, migrated to the latest schema and private", "[s
 }
 
 TEST_CASE("a journal found in rollback mode is put back in WAL mode, its rows kept", "[store]") {
-    const bool plain = GENERATE(false, true);  // with the connection's tricks, and without
+    const bool plain = GENERATE(false, true);  // with the tricks, and with their plain twins
     CAPTURE(plain);
-    Fixture f(plain ? kPlainConnection : store::ConnectionTricks{});
+    Fixture f(plain ? Tricks{} : Tricks::all());
     {
         auto j = f.open();
         append(*j);
@@ -487,9 +484,9 @@ TEST_CASE("checkpoint empties the WAL into the database and starts a fresh one",
 }
 
 TEST_CASE("a write waits for another connection's lock and goes on once it is released", "[store]") {
-    const bool plain = GENERATE(false, true);  // with the connection's tricks, and without
+    const bool plain = GENERATE(false, true);  // with the tricks, and with their plain twins
     CAPTURE(plain);
-    Fixture f(plain ? kPlainConnection : store::ConnectionTricks{});
+    Fixture f(plain ? Tricks{} : Tricks::all());
     auto j = f.open();
     append(*j);
     SQLite::Database other(f.paths.journal().string(), SQLite::OPEN_READWRITE);

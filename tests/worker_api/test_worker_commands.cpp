@@ -74,7 +74,8 @@ public:
         const auto* entry = table.find(leaf);
         REQUIRE(entry != nullptr);
         CHECK(entry->tracked == cli::Tracked::yes);
-        cli::Context ctx(env, io, config_paths(env), interrupted);
+        const Runtime runtime{system_clock(), env, nullptr, system_spawner(Tricks{}), Tricks{}};
+        cli::Context ctx(runtime, io, config_paths(env), interrupted);
         result.exit_code = entry->run(ctx);
         result.out = out.str();
         result.err = err.str();
