@@ -13,16 +13,7 @@ cd "$(dirname "$0")/.."
 sudo=""
 [[ $(id -u) -ne 0 ]] && sudo="sudo"
 
-scripts/setup-debian.sh
-missing=()
-for p in dpkg-dev file python3 man-db; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "Installing: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+scripts/setup-debian.sh --package
 
 fail() {
   echo "test-package: FAIL: $*" >&2

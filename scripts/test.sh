@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Sets everything up and runs the whole test suite twice: the normal build
-# (warnings as errors) and the ASan+UBSan build.
+# Sets everything up and runs every test, stopping at the first failure: the
+# dev build (warnings as errors) and its CTest suite, the same for the
+# ASan+UBSan build, the fuzz targets for FUZZ_SECONDS (60) each, and the .deb
+# package test. README.md ("Two commands") says the same; keep them in step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup-debian.sh --tests

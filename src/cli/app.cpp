@@ -38,6 +38,14 @@ const CLI::App* chosen_command(const CLI::App& app, std::vector<std::string>& pa
 
 }  // namespace
 
+void build_command_tree(CLI::App& app, CommandTable& table) {
+    app.set_version_flag("--version", std::string("arcade ") + build::kVersion);
+    app.footer("Usage tracking: see `arcade usage status`.");
+    setup_usage_commands(app, table);
+    setup_auth_commands(app, table);
+    setup_worker_commands(app, table);
+}
+
 int run_app(int argc, const char* const* argv, Output& io, const Runtime& runtime,
             const std::atomic<bool>& interrupted) {
     Invocation inv;
@@ -48,12 +56,8 @@ int run_app(int argc, const char* const* argv, Output& io, const Runtime& runtim
     std::vector<std::string> path;
     try {
         CLI::App app("Arcade command-line tool", "arcade");
-        app.set_version_flag("--version", std::string("arcade ") + build::kVersion);
-        app.footer("Usage tracking: see `arcade usage status`.");
         CommandTable table;
-        setup_usage_commands(app, table);
-        setup_auth_commands(app, table);
-        setup_worker_commands(app, table);
+        build_command_tree(app, table);
         try {
             app.parse(argc, argv);
             const CLI::App* leaf = chosen_command(app, path);
