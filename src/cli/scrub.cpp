@@ -50,9 +50,31 @@ std::string replace_home(std::string_view text, std::string_view home) {
     return out;
 }
 
+// A copy of a text with chosen spans, left to right, replaced by [REDACTED].
+class Redaction {
+public:
+    explicit Redaction(const std::string& text) : text_(text) {}
+    // Replaces [from, to); `from` must not precede the end of the last span.
+    void redact(std::size_t from, std::size_t to) {
+        out_.append(text_, copied_, from - copied_);
+        out_.append(kRedacted);
+        copied_ = to;
+    }
+    std::size_t copied() const { return copied_; }
+    std::string finish() {
+        out_.append(text_, copied_, std::string::npos);
+        return std::move(out_);
+    }
+
+private:
+    const std::string& text_;
+    std::string out_;
+    std::size_t copied_ = 0;
+};
+
 std::string redact_emails(const std::string& text) {
-    std::string out;
-    std::size_t pos = 0, copied = 0;
+    Redaction out(text);
+    std::size_t pos = 0;
     while ((pos = text.find('@', pos)) != std::string::npos) {
         std::size_t left = pos;
         while (left > 0 && is_email_local(text[left - 1])) --left;
@@ -63,15 +85,10 @@ std::string redact_emails(const std::string& text) {
             domain.remove_suffix(1);
             --right;
         }
-        if (left < pos && domain.find('.') != std::string_view::npos && left >= copied) {
-            out.append(text, copied, left - copied);
-            out.append(kRedacted);
-            copied = right;
-        }
+        if (left < pos && domain.find('.') != std::string_view::npos && left >= out.copied()) out.redact(left, right);
         pos = right > pos ? right : pos + 1;
     }
-    out.append(text, copied, std::string::npos);
-    return out;
+    return out.finish();
 }
 
 // Redacts the value after a marker such as "bearer " or "api_key=".
@@ -79,8 +96,7 @@ std::string redact_after_markers(const std::string& text) {
     static constexpr std::array<std::string_view, 9> markers = {
         "bearer ", "authorization:", "api_key", "api-key", "apikey", "token", "password", "secret", "key"};
     std::string low = lower(text);
-    std::string out;
-    std::size_t copied = 0;
+    Redaction out(text);
     for (std::size_t i = 0; i < text.size();) {
         std::size_t matched = 0;
         for (auto m : markers) {
@@ -108,21 +124,16 @@ std::string redact_after_markers(const std::string& text) {
         if (low.compare(k, 7, "bearer ") == 0) k += 7;
         std::size_t end = k;
         while (end < text.size() && is_token_char(text[end])) ++end;
-        if (end > k) {
-            out.append(text, copied, k - copied);
-            out.append(kRedacted);
-            copied = end;
-        }
+        if (end > k) out.redact(k, end);
         i = std::max(end, j);
     }
-    out.append(text, copied, std::string::npos);
-    return out;
+    return out.finish();
 }
 
 // Long runs mixing letters and digits look like keys or tokens.
 std::string redact_tokens(const std::string& text) {
-    std::string out;
-    std::size_t i = 0, copied = 0;
+    Redaction out(text);
+    std::size_t i = 0;
     while (i < text.size()) {
         if (!is_token_char(text[i]) || text[i] == '.' || text[i] == '/' || text[i] == '=') {
             ++i;
@@ -139,15 +150,10 @@ std::string redact_tokens(const std::string& text) {
         std::string_view word(text.data() + i, end - i);
         bool known_prefix = (word.rfind("arc_", 0) == 0 || word.rfind("phc_", 0) == 0 || word.rfind("sk-", 0) == 0) &&
                             word.size() >= 10;
-        if ((word.size() >= 20 && letter && digit) || known_prefix) {
-            out.append(text, copied, i - copied);
-            out.append(kRedacted);
-            copied = end;
-        }
+        if ((word.size() >= 20 && letter && digit) || known_prefix) out.redact(i, end);
         i = end > i ? end : i + 1;
     }
-    out.append(text, copied, std::string::npos);
-    return out;
+    return out.finish();
 }
 
 }  // namespace

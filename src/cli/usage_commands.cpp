@@ -112,98 +112,90 @@ Status gather_status(Context& ctx, bool with_events) {
     return s;
 }
 
+// Writes `key: value` pairs into a rapidjson writer, one call per field.
+template <class Writer>
+struct JsonFields {
+    Writer& w;
+    void str(const char* key, const std::string& v) {
+        w.Key(key);
+        w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+    }
+    void opt_str(const char* key, const std::optional<std::string>& v) {
+        if (v) return str(key, *v);
+        w.Key(key);
+        w.Null();
+    }
+    void opt_time(const char* key, const std::optional<std::int64_t>& ms) {
+        opt_str(key, ms ? std::optional<std::string>(rfc3339_ms(*ms)) : std::nullopt);
+    }
+    void integer(const char* key, std::int64_t v) {
+        w.Key(key);
+        w.Int64(v);
+    }
+    void boolean(const char* key, bool v) {
+        w.Key(key);
+        w.Bool(v);
+    }
+    // `key: {...}` with the fields `body` writes.
+    template <class Body>
+    void object(const char* key, Body&& body) {
+        w.Key(key);
+        w.StartObject();
+        body();
+        w.EndObject();
+    }
+};
+
 void write_json_status(Context& ctx, const Status& s, bool with_events) {
     rapidjson::StringBuffer buf;
     rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
     w.SetIndent(' ', 2);
-    auto str = [&](const std::string& v) { w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size())); };
-    auto opt_str = [&](const std::optional<std::string>& v) { v ? str(*v) : (void)w.Null(); };
-    auto opt_time = [&](const std::optional<std::int64_t>& v) { v ? str(rfc3339_ms(*v)) : (void)w.Null(); };
+    JsonFields<decltype(w)> f{w};
     w.StartObject();
-    w.Key("tracking");
-    w.StartObject();
-    w.Key("enabled");
-    w.Bool(s.enabled);
-    w.Key("reason");
-    str(s.reason);
-    w.EndObject();
-    w.Key("identity");
-    w.StartObject();
-    w.Key("anon_id");
-    str(s.identity.anon_id);
-    w.Key("linked_principal_id");
-    opt_str(s.identity.principal_id);
-    w.Key("distinct_id");
-    str(s.next_distinct_id);
-    w.Key("needs_identity");
-    w.Bool(s.next_needs_identity);
-    w.EndObject();
-    w.Key("queue");
-    w.StartObject();
-    w.Key("pending");
-    w.Int64(s.queue.pending);
-    w.Key("dead");
-    w.Int64(s.queue.dead);
-    w.Key("dropped");
-    w.Int64(s.queue.dropped);
-    w.Key("dropped_cap");
-    w.Int64(s.queue.dropped_cap);
-    w.Key("dropped_age");
-    w.Int64(s.queue.dropped_age);
-    w.Key("sent");
-    w.Int64(s.queue.sent);
-    w.Key("pruned_sent");
-    w.Int64(s.queue.pruned_sent);
-    w.Key("oldest_pending_at");
-    opt_time(s.queue.oldest_pending_ms);
-    w.EndObject();
-    w.Key("shipper");
-    w.StartObject();
-    w.Key("running");
-    w.Bool(s.running);
-    w.Key("last_attempt_at");
-    opt_time(s.last_attempt);
-    w.Key("last_success_at");
-    opt_time(s.last_success);
-    w.Key("last_error");
-    opt_str(s.last_error);
-    w.Key("next_attempt_at");
-    opt_time(s.next_attempt);
-    w.EndObject();
-    w.Key("journal");
-    w.StartObject();
-    w.Key("path");
-    str(s.journal_path);
-    w.Key("bytes");
-    w.Int64(s.journal_bytes);
-    if (!s.journal_problem.empty()) {
-        w.Key("problem");
-        str(s.journal_problem);
-    }
-    w.EndObject();
+    f.object("tracking", [&] {
+        f.boolean("enabled", s.enabled);
+        f.str("reason", s.reason);
+    });
+    f.object("identity", [&] {
+        f.str("anon_id", s.identity.anon_id);
+        f.opt_str("linked_principal_id", s.identity.principal_id);
+        f.str("distinct_id", s.next_distinct_id);
+        f.boolean("needs_identity", s.next_needs_identity);
+    });
+    f.object("queue", [&] {
+        for (auto [key, value] : {std::pair{"pending", s.queue.pending}, {"dead", s.queue.dead},
+                                  {"dropped", s.queue.dropped}, {"dropped_cap", s.queue.dropped_cap},
+                                  {"dropped_age", s.queue.dropped_age}, {"sent", s.queue.sent},
+                                  {"pruned_sent", s.queue.pruned_sent}})
+            f.integer(key, value);
+        f.opt_time("oldest_pending_at", s.queue.oldest_pending_ms);
+    });
+    f.object("shipper", [&] {
+        f.boolean("running", s.running);
+        f.opt_time("last_attempt_at", s.last_attempt);
+        f.opt_time("last_success_at", s.last_success);
+        f.opt_str("last_error", s.last_error);
+        f.opt_time("next_attempt_at", s.next_attempt);
+    });
+    f.object("journal", [&] {
+        f.str("path", s.journal_path);
+        f.integer("bytes", s.journal_bytes);
+        if (!s.journal_problem.empty()) f.str("problem", s.journal_problem);
+    });
     if (with_events) {
         w.Key("events");
         w.StartArray();
         for (const auto& e : s.events) {
             w.StartObject();
-            w.Key("uuid");
-            str(e.uuid);
-            w.Key("timestamp");
-            str(e.timestamp);
-            w.Key("kind");
-            str(e.kind);
-            w.Key("event");
-            str(e.event);
-            w.Key("distinct_id");
-            str(e.distinct_id);
-            w.Key("state");
-            str(e.state);
-            w.Key("attempts");
-            w.Int(e.attempts);
-            w.Key("needs_identity");
-            w.Bool(e.needs_identity);
-            w.Key("dead_reason");
-            opt_str(e.dead_reason);
+            f.str("uuid", e.uuid);
+            f.str("timestamp", e.timestamp);
+            f.str("kind", e.kind);
+            f.str("event", e.event);
+            f.str("distinct_id", e.distinct_id);
+            f.str("state", e.state);
+            f.integer("attempts", e.attempts);
+            f.boolean("needs_identity", e.needs_identity);
+            f.opt_str("dead_reason", e.dead_reason);
             w.Key("properties");
             rapidjson::Document props;
             props.Parse<rapidjson::kParseIterativeFlag>(e.properties.c_str(), e.properties.size());
