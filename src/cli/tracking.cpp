@@ -20,6 +20,7 @@
 #include "core/uuid.h"
 #include "shipper/event_wire.h"
 #include "shipper/schedule.h"
+#include "store/set_aside.h"
 #include "store/ship_lock.h"
 
 namespace arcade::cli {
@@ -138,14 +139,19 @@ void print_debug_event(const Invocation& inv, const Runtime& runtime, const std:
 
 // The journal, open for writing, when every rule says tracking is on;
 // otherwise nullptr, with the reason in `tracking`. Never throws.
+// `lock_wait` bounds every wait for another process's lock; `busy` tells
+// when the journal could not be opened because one held it that long.
 std::unique_ptr<store::Journal> open_when_tracking(const Runtime& runtime, const std::optional<ConfigPaths>& paths,
-                                                   Tracking& tracking) {
+                                                   Tracking& tracking,
+                                                   std::chrono::milliseconds lock_wait = store::kLockWait,
+                                                   bool* busy = nullptr) {
     const Environ& env = runtime.env;
     tracking = decide_tracking(env);
     if (!tracking.enabled || tracking.debug) return nullptr;
     tracking = decide_tracking(env, paths && ensure_private_dir(paths->dir));
     if (!tracking.enabled) return nullptr;
-    auto open = store::Journal::open(*paths, runtime.clock, store::OpenMode::read_write, runtime.tricks);
+    auto open = store::Journal::open(*paths, runtime.clock, store::OpenMode::read_write, runtime.tricks, lock_wait);
+    if (busy) *busy = open.status == store::OpenStatus::busy;
     JournalFacts facts{open.reason, false};
     try {
         if (open.journal) facts.user_disabled = open.journal->tracking_disabled();
@@ -154,6 +160,14 @@ std::unique_ptr<store::Journal> open_when_tracking(const Runtime& runtime, const
     }
     tracking = decide_tracking(env, true, facts);
     return tracking.enabled ? std::move(open.journal) : nullptr;
+}
+
+// The journal could not even be opened in time: the event is set aside
+// with the identity usage.json shows (none: the fold gives it the current one).
+void set_aside_unopened(const Runtime& runtime, const ConfigPaths& paths,
+                        const std::function<store::NewEvent(const store::Identity&)>& build) {
+    store::Identity id = store::read_identity_file(paths.usage_json()).value_or(store::Identity{});
+    store::set_aside(paths, store::make_row(build(id), id, runtime.clock.now_ms()));
 }
 
 }  // namespace
@@ -173,14 +187,12 @@ void record_invocation(const Invocation& inv, const Runtime& runtime, const std:
             return;
         }
         if (tracking.enabled && runtime.tricks.prefault_memory) store::prefault_for_append();
-        auto journal = open_when_tracking(runtime, paths, tracking);
-        if (!journal) {
-            if (tracking.debug) err << "arcade usage: tracking off: " << tracking.reason << "\n";
-            return;
-        }
-        journal->limit_wal(kCliWalFrames);
+        // SPEC §7: the command's own event waits at most kCommandLockWait
+        // for another process's lock, then is set aside.
+        bool busy = false;
+        auto journal = open_when_tracking(runtime, paths, tracking, store::kCommandLockWait, &busy);
         std::string properties = build_properties(inv, env);
-        journal->append([&](const store::Identity& id) {
+        auto build = [&](const store::Identity& id) {
             auto who = attribute(id, paths);
             store::NewEvent ev;
             ev.event = event_name(inv);
@@ -188,9 +200,23 @@ void record_invocation(const Invocation& inv, const Runtime& runtime, const std:
             ev.needs_identity = who.needs_identity;
             ev.properties = properties;
             return ev;
-        });
-        if (inv.rotate_identity) journal->rotate();
-        if (!journal->notice_shown() && journal->claim_first_run_notice()) err << kPrivacyNotice;
+        };
+        if (!journal) {
+            if (busy) set_aside_unopened(runtime, *paths, build);
+            else if (tracking.debug) err << "arcade usage: tracking off: " << tracking.reason << "\n";
+            return;
+        }
+        journal->limit_wal(kCliWalFrames);
+        bool appended = journal->append_or_set_aside(build) == store::Journal::Recorded::appended;
+        // An identity transition is not set aside: it rewrites usage.json in
+        // the same transaction, which a fold could not (docs/RELIABILITY.md, F1).
+        if (inv.rotate_identity) {
+            journal->set_lock_wait(store::kLockWait);
+            journal->rotate();
+        }
+        // Claiming the notice is a write; a locked journal would make the
+        // command wait for it again.
+        if (appended && !journal->notice_shown() && journal->claim_first_run_notice()) err << kPrivacyNotice;
 
         auto now = runtime.clock.now_ms();
         bool start_shipper =

@@ -19,6 +19,7 @@
 #include "shipper/ship_run.h"
 #include "shipper/tracking_config.h"
 #include "store/journal.h"
+#include "store/set_aside.h"
 #include "store/ship_lock.h"
 
 namespace arcade::cli {
@@ -48,6 +49,7 @@ struct Status {
     std::string next_distinct_id;
     bool next_needs_identity = false;
     store::QueueCounts queue;
+    std::int64_t set_aside = 0;  // events waiting outside a locked journal
     bool running = false;
     std::optional<std::int64_t> last_attempt, last_success, next_attempt;
     std::optional<std::string> last_error;
@@ -108,6 +110,7 @@ Status gather_status(Context& ctx, bool with_events) {
         s.next_distinct_id = who.distinct_id;
         s.next_needs_identity = who.needs_identity;
     }
+    s.set_aside = store::count_set_aside(*paths);
     s.running = store::ShipLock::is_held_elsewhere(paths->ship_lock());
     return s;
 }
@@ -166,7 +169,7 @@ void write_json_status(Context& ctx, const Status& s, bool with_events) {
         for (auto [key, value] : {std::pair{"pending", s.queue.pending}, {"dead", s.queue.dead},
                                   {"dropped", s.queue.dropped}, {"dropped_cap", s.queue.dropped_cap},
                                   {"dropped_age", s.queue.dropped_age}, {"sent", s.queue.sent},
-                                  {"pruned_sent", s.queue.pruned_sent}})
+                                  {"pruned_sent", s.queue.pruned_sent}, {"set_aside", s.set_aside}})
             f.integer(key, value);
         f.opt_time("oldest_pending_at", s.queue.oldest_pending_ms);
     });
@@ -241,6 +244,9 @@ void write_text_status(Context& ctx, const Status& s, bool with_events) {
     o << fmt::format("  {:<18} {}{}\n", "pending", s.queue.pending,
                      s.queue.oldest_pending_ms ? " (oldest " + human_age(now - *s.queue.oldest_pending_ms) + " old)"
                                                : "");
+    if (s.set_aside > 0)
+        o << fmt::format("  {:<18} {} (the journal was locked by another program; the next write adds them)\n",
+                         "set aside", s.set_aside);
     o << fmt::format("  {:<18} {}\n", "dead-lettered", s.queue.dead);
     o << fmt::format("  {:<18} {} (over the 10,000 cap: {}, older than 30 days: {})\n", "dropped", s.queue.dropped,
                      s.queue.dropped_cap, s.queue.dropped_age);
@@ -301,6 +307,7 @@ int run_purge(Context& ctx, const PurgeOptions& opt) {
     }
     std::error_code ec;
     if (!std::filesystem::exists(paths.journal(), ec)) {
+        store::purge_set_aside(paths);
         if (opt.all) ::unlink(paths.usage_json().c_str());
         ctx.out() << "Nothing to purge.\n";
         return 0;
@@ -313,15 +320,18 @@ int run_purge(Context& ctx, const PurgeOptions& opt) {
             return ctx.fail("Cannot purge: " + open.reason + ". Use a newer arcade.");
         // Unreadable: nothing in it can be kept; remove the files entirely.
         for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((paths.journal().string() + suffix).c_str());
+        store::purge_set_aside(paths);
         if (opt.all) ::unlink(paths.usage_json().c_str());
         ctx.out() << "The journal was unreadable and has been removed.\n";
         return 0;
     }
     try {
         auto counts = open.journal->counts();
+        auto aside = store::count_set_aside(paths);
         open.journal->purge(opt.all);
-        ctx.out() << fmt::format("Purged {} events ({} pending, {} sent, {} dead){}.\n",
-                                 counts.pending + counts.sent + counts.dead, counts.pending, counts.sent, counts.dead,
+        ctx.out() << fmt::format("Purged {} events ({} pending, {} sent, {} dead{}){}.\n",
+                                 counts.pending + counts.sent + counts.dead + aside, counts.pending, counts.sent,
+                                 counts.dead, aside > 0 ? fmt::format(", {} set aside", aside) : "",
                                  opt.all ? " and the usage identity; a new anonymous id is made on the next run" : "");
     } catch (const std::exception& e) {
         return ctx.fail(std::string("Could not purge the journal: ") + e.what());

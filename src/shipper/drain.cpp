@@ -33,6 +33,7 @@ public:
         : journal_(j), transport_(t), clock_(c), cfg_(cfg) {}
 
     DrainReport run() {
+        journal_.fold_set_aside();  // events set aside while another process held the journal
         journal_.enforce_retention();
         identity_ = journal_.identity();
         for (auto& p : journal_.principals_awaiting_alias()) awaiting_alias_.insert(p);

@@ -55,7 +55,7 @@ int Connection::FairWait::handler(void* self, int tries) {
     auto* wait = static_cast<FairWait*>(self);
     auto now = std::chrono::steady_clock::now();
     if (tries == 0) wait->first_try = now;
-    if (now - wait->first_try >= kLockWait) return 0;
+    if (now - wait->first_try >= wait->limit) return 0;
     std::uint32_t x = wait->random_state ? wait->random_state : static_cast<std::uint32_t>(::getpid()) | 1u;
     x ^= x << 13;
     x ^= x >> 17;
@@ -99,7 +99,13 @@ void Connection::wait_for_locks(bool wait) {
     sqlite3* h = db_.getHandle();
     if (!wait) sqlite3_busy_handler(h, nullptr, nullptr);
     else if (tricks_.fair_lock_wait) sqlite3_busy_handler(h, &FairWait::handler, &fair_wait_);
-    else sqlite3_busy_timeout(h, static_cast<int>(kLockWait.count()));
+    else sqlite3_busy_timeout(h, static_cast<int>(lock_wait_.count()));
+}
+
+void Connection::set_lock_wait(std::chrono::milliseconds wait) {
+    lock_wait_ = wait;
+    fair_wait_.limit = wait;
+    wait_for_locks(true);
 }
 
 // Replaces SQLite's automatic checkpoint (which is itself a WAL hook) so the

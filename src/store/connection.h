@@ -35,8 +35,10 @@ public:
     // checkpointed on close. Returns why not, or empty when ready.
     std::string prepare_for_writes();
 
-    // Whether writes wait for other processes' locks (kLockWait) or fail at once.
+    // Whether writes wait for other processes' locks (up to lock_wait) or fail at once.
     void wait_for_locks(bool wait);
+    // How long a write waits for another process's lock (default kLockWait).
+    void set_lock_wait(std::chrono::milliseconds wait);
 
     // Copies the WAL into the database and truncates it, never waiting for
     // another connection. True when the WAL was emptied.
@@ -50,6 +52,7 @@ public:
 
 private:
     struct FairWait {
+        std::chrono::milliseconds limit = kLockWait;
         std::chrono::steady_clock::time_point first_try;
         std::uint32_t random_state = 0;
         static int handler(void* self, int tries);
@@ -60,6 +63,7 @@ private:
     bool header_says_wal_ = false;
     SQLite::Database db_;
     FairWait fair_wait_;
+    std::chrono::milliseconds lock_wait_ = kLockWait;
     int wal_limit_frames_ = 1000;  // SQLite's default automatic checkpoint
     int wal_frames_ = 0;
     bool truncate_on_limit_ = false;

@@ -2,6 +2,7 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include "core/uuid.h"
 #include "store/connection.h"
 #include "store/migrations.h"
+#include "store/set_aside.h"
 
 namespace arcade::store {
 
@@ -86,6 +88,13 @@ std::optional<std::int64_t> as_int(const std::optional<std::string>& text) {
     auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
     if (ec != std::errc() || end != text->data() + text->size()) return std::nullopt;
     return value;
+}
+
+// SQLite's error as the journal's: JournalBusy when another process held
+// the lock for longer than this connection waits.
+[[noreturn]] void throw_journal_error(const SQLite::Exception& e) {
+    if ((e.getErrorCode() & 0xff) == SQLITE_BUSY) throw JournalBusy(e.what());
+    throw JournalError(e.what());
 }
 
 // The states a row of `events` can be in (the schema's CHECK constraint).
@@ -166,7 +175,7 @@ struct Journal::Impl {
                 return result;
             }
         } catch (const SQLite::Exception& e) {
-            throw JournalError(e.what());
+            throw_journal_error(e);
         }
     }
 
@@ -175,7 +184,7 @@ struct Journal::Impl {
         try {
             return fn();
         } catch (const SQLite::Exception& e) {
-            throw JournalError(e.what());
+            throw_journal_error(e);
         }
     }
 
@@ -256,13 +265,53 @@ struct Journal::Impl {
 
     // Inserts one pending row with `insert` (an INSERT INTO events whose
     // state defaults to 'pending'); returns the new pending count.
+    // A statement that inserted nothing (INSERT OR IGNORE of a uuid the
+    // journal holds) leaves the counter alone.
     std::int64_t insert_pending(SQLite::Statement& insert) {
-        insert.exec();
+        if (insert.exec() == 0) return counter("pending");
         SQLite::Statement st(db, "UPDATE counters SET value = value + 1 WHERE name = 'pending' RETURNING value");
         std::int64_t pending = st.executeStep() ? st.getColumn(0).getInt64() : 0;
         while (st.executeStep()) {
         }
         return pending;
+    }
+
+    // Inserts `row` as pending unless the journal already holds its uuid (a
+    // set-aside event folded twice); returns the pending count.
+    std::int64_t insert_row(const StoredEvent& row) {
+        SQLite::Statement st(db,
+                             "INSERT OR IGNORE INTO events (uuid, timestamp, created_ms, kind, event, distinct_id, "
+                             "anon_id, needs_identity, properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        st.bind(1, row.uuid);
+        st.bind(2, row.timestamp);
+        st.bind(3, row.created_ms);
+        st.bind(4, row.kind);
+        st.bind(5, row.event);
+        st.bind(6, row.distinct_id);
+        st.bind(7, row.anon_id);
+        st.bind(8, row.needs_identity ? 1 : 0);
+        st.bind(9, row.properties);
+        return insert_pending(st);
+    }
+
+    // Moves set-aside events into the journal, in order, inside the caller's
+    // write transaction; returns their files, to remove once it commits. An
+    // event set aside without a known identity takes the current one.
+    std::vector<std::string> fold_set_aside_locked() {
+        std::vector<std::string> files;
+        struct stat st {};
+        if (::lstat(set_aside_dir(paths).c_str(), &st) != 0) return files;  // the usual case: one system call
+        for (auto& aside : read_set_aside(paths)) {
+            StoredEvent& row = aside.row;
+            if (row.anon_id.empty()) {
+                Identity id = ensure_identity_locked();
+                row.anon_id = id.anon_id;
+                row.distinct_id = id.principal_id.value_or(id.anon_id);
+            }
+            enforce_cap(retention.max_pending, insert_row(row));
+            files.push_back(std::move(aside.file));
+        }
+        return files;
     }
 
     // Alias rows are never dropped: losing one would break the ordering of
@@ -333,11 +382,12 @@ struct Journal::Impl {
 Journal::Journal(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Journal::~Journal() = default;
 
-OpenOutcome Journal::open(const ConfigPaths& paths, const Clock& clock, OpenMode mode,
-                          const Tricks& tricks) {
+OpenOutcome Journal::open(const ConfigPaths& paths, const Clock& clock, OpenMode mode, const Tricks& tricks,
+                          std::chrono::milliseconds lock_wait) {
     OpenOutcome out;
     try {
         auto impl = std::make_unique<Impl>(paths, clock, mode, tricks);
+        impl->connection.set_lock_wait(lock_wait);
         auto& db = impl->db;
         int version = db.execAndGet("PRAGMA user_version").getInt();
         if (version > latest_schema_version()) {
@@ -358,6 +408,16 @@ OpenOutcome Journal::open(const ConfigPaths& paths, const Clock& clock, OpenMode
         }
         out.status = OpenStatus::ok;
         out.journal.reset(new Journal(std::move(impl)));
+    } catch (const SQLite::Exception& e) {
+        out.status = (e.getErrorCode() & 0xff) == SQLITE_BUSY ? OpenStatus::busy : OpenStatus::unusable;
+        out.reason = std::string(out.status == OpenStatus::busy ? "journal locked by another process: "
+                                                                : "journal unusable: ") +
+                     e.what();
+        out.journal.reset();
+    } catch (const JournalBusy& e) {  // a migration's write
+        out.status = OpenStatus::busy;
+        out.reason = std::string("journal locked by another process: ") + e.what();
+        out.journal.reset();
     } catch (const std::exception& e) {
         out.status = OpenStatus::unusable;
         out.reason = std::string("journal unusable: ") + e.what();
@@ -425,40 +485,69 @@ std::vector<IdentityTransition> Journal::identity_history() {
     });
 }
 
-StoredEvent Journal::append(const std::function<NewEvent(const Identity&)>& build) {
-    return impl_->write([&] {
-        Identity id = impl_->ensure_identity_locked();
-        NewEvent ev = build(id);
-        StoredEvent row;
-        row.created_ms = impl_->clock.now_ms();
-        std::int64_t happened = ev.timestamp_ms.value_or(row.created_ms);
-        row.uuid = uuid_v7(happened);
-        row.timestamp = rfc3339_ms(happened);
-        row.kind = ev.kind;
-        row.event = std::move(ev.event);
-        row.distinct_id = std::move(ev.distinct_id);
-        row.anon_id = id.anon_id;
-        row.needs_identity = ev.needs_identity;
-        row.properties = std::move(ev.properties);
-        row.state = "pending";
-        SQLite::Statement st(impl_->db,
-                             "INSERT INTO events (uuid, timestamp, created_ms, kind, event, distinct_id, anon_id, "
-                             "needs_identity, properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-        st.bind(1, row.uuid);
-        st.bind(2, row.timestamp);
-        st.bind(3, row.created_ms);
-        st.bind(4, row.kind);
-        st.bind(5, row.event);
-        st.bind(6, row.distinct_id);
-        st.bind(7, row.anon_id);
-        st.bind(8, row.needs_identity ? 1 : 0);
-        st.bind(9, row.properties);
-        std::int64_t pending = impl_->insert_pending(st);
-        row.seq = impl_->db.getLastInsertRowid();
-        impl_->enforce_cap(impl_->retention.max_pending, pending);
-        return row;
-    });
+StoredEvent make_row(NewEvent ev, const Identity& id, std::int64_t now_ms) {
+    StoredEvent row;
+    row.created_ms = now_ms;
+    std::int64_t happened = ev.timestamp_ms.value_or(now_ms);
+    row.uuid = uuid_v7(happened);
+    row.timestamp = rfc3339_ms(happened);
+    row.kind = ev.kind;
+    row.event = std::move(ev.event);
+    row.distinct_id = std::move(ev.distinct_id);
+    row.anon_id = id.anon_id;
+    row.needs_identity = ev.needs_identity;
+    row.properties = std::move(ev.properties);
+    row.state = "pending";
+    return row;
 }
+
+StoredEvent Journal::append(const std::function<NewEvent(const Identity&)>& build) {
+    std::vector<std::string> folded;
+    StoredEvent row = impl_->write([&] {
+        // Set-aside events happened before this one: they go first.
+        folded = impl_->fold_set_aside_locked();
+        Identity id = impl_->ensure_identity_locked();
+        StoredEvent r = make_row(build(id), id, impl_->clock.now_ms());
+        std::int64_t pending = impl_->insert_row(r);
+        r.seq = impl_->db.getLastInsertRowid();
+        impl_->enforce_cap(impl_->retention.max_pending, pending);
+        return r;
+    });
+    if (!folded.empty()) remove_set_aside(impl_->paths, folded);
+    return row;
+}
+
+Journal::Recorded Journal::append_or_set_aside(const std::function<NewEvent(const Identity&)>& build) {
+    try {
+        append(build);
+        return Recorded::appended;
+    } catch (const JournalBusy&) {
+    }
+    // Reading needs no lock in WAL mode. usage.json wins where it differs:
+    // it is what the next writer would adopt.
+    Identity id;
+    try {
+        if (auto current = identity()) id = *current;
+    } catch (const JournalError&) {
+    }
+    if (auto file = read_identity_file(impl_->paths.usage_json())) id = *file;
+    return set_aside(impl_->paths, make_row(build(id), id, impl_->clock.now_ms())) ? Recorded::set_aside
+                                                                                    : Recorded::lost;
+}
+
+std::int64_t Journal::fold_set_aside() {
+    std::vector<std::string> folded;
+    std::int64_t before = 0, after = 0;
+    impl_->write([&] {
+        before = impl_->counter("pending");
+        folded = impl_->fold_set_aside_locked();
+        after = impl_->counter("pending");
+    });
+    if (!folded.empty()) remove_set_aside(impl_->paths, folded);
+    return after - before;
+}
+
+void Journal::set_lock_wait(std::chrono::milliseconds wait) { impl_->connection.set_lock_wait(wait); }
 
 std::vector<std::string> Journal::principals_awaiting_alias() {
     return impl_->read([&] {
@@ -653,6 +742,7 @@ void Journal::purge(bool all) {
         impl_->db.exec("DELETE FROM settings WHERE key LIKE 'ship.%'");
         if (all) impl_->db.exec("DELETE FROM identity");
     });
+    purge_set_aside(impl_->paths);
     if (all) ::unlink(impl_->paths.usage_json().c_str());
     // secure_delete zeroed the freed pages; VACUUM rebuilds the file without
     // them and the truncating checkpoints leave no old frames in the WAL.

@@ -31,6 +31,12 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// Another process held the write lock for longer than this connection waits.
+class JournalBusy : public JournalError {
+public:
+    using JournalError::JournalError;
+};
+
 // Retention bounds (SPEC §5).
 struct Retention {
     std::int64_t max_pending = 10000;
@@ -103,8 +109,10 @@ public:
     // Opens (creating when read_write) the journal in `paths.dir`, which must
     // already exist, with the connection tricks `tricks` asks for (none by
     // default). Never throws: see OpenOutcome.
-    static OpenOutcome open(const ConfigPaths& paths, const Clock& clock, OpenMode mode,
-                            const Tricks& tricks = {});
+    // `lock_wait` bounds every wait for another process's lock, from the
+    // first read on (set_lock_wait changes it later).
+    static OpenOutcome open(const ConfigPaths& paths, const Clock& clock, OpenMode mode, const Tricks& tricks = {},
+                            std::chrono::milliseconds lock_wait = kLockWait);
 
     // --- identity -------------------------------------------------------
     // The current identity, or nullopt before the first transition.
@@ -131,9 +139,24 @@ public:
     void set_retention(const Retention& r);
 
     // Appends one event built from the current identity, in one write
-    // transaction with ensure_identity and the pending cap. `build` may be
-    // called more than once if the transaction must be retried.
+    // transaction with ensure_identity, the set-aside events folded in
+    // before it, and the pending cap. `build` may be called more than once
+    // if the transaction must be retried. Throws JournalBusy when the lock
+    // could not be had in time.
     StoredEvent append(const std::function<NewEvent(const Identity&)>& build);
+
+    enum class Recorded { appended, set_aside, lost };
+    // append(), but when the lock cannot be had in time the event is set
+    // aside (store/set_aside.h) with the identity the journal and usage.json
+    // show now, for the next writer to fold in. Never throws JournalBusy.
+    Recorded append_or_set_aside(const std::function<NewEvent(const Identity&)>& build);
+
+    // Folds set-aside events into the journal (the shipper, before it
+    // drains). Returns how many it added.
+    std::int64_t fold_set_aside();
+
+    // How long writes wait for another process's lock (default kLockWait).
+    void set_lock_wait(std::chrono::milliseconds wait);
     // Pending rows after `after_seq` in journal order, at most `limit`.
     std::vector<StoredEvent> pending(std::int64_t after_seq, std::size_t limit);
     // Principals whose `$create_alias` row is still pending: rows carrying
@@ -171,8 +194,9 @@ public:
     // True once; later calls return false (the first-run notice).
     bool claim_first_run_notice();
 
-    // Deletes every event (all: identity too, and usage.json) and scrubs the
-    // bytes from the database file, WAL and free pages.
+    // Deletes every event, set-aside ones included (all: identity too, and
+    // usage.json) and scrubs the bytes from the database file, WAL and free
+    // pages.
     void purge(bool all);
 
     // Copies the WAL into the database file and truncates it, then starts a
@@ -206,7 +230,12 @@ private:
 // append (docs/PERFORMANCE.md). Best effort; harmless elsewhere.
 void prefault_for_append();
 
-enum class OpenStatus { ok, newer_schema, unusable };
+// `busy`: another process held the journal locked for longer than it waits.
+enum class OpenStatus { ok, newer_schema, busy, unusable };
+
+// The row `ev` becomes at `now_ms` under `id`: uuid (UUIDv7), timestamp,
+// pending. What append stores and what set_aside writes.
+StoredEvent make_row(NewEvent ev, const Identity& id, std::int64_t now_ms);
 
 struct OpenOutcome {
     OpenStatus status = OpenStatus::unusable;

@@ -1,0 +1,212 @@
+#include "store/set_aside.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+
+namespace arcade::store {
+namespace {
+
+constexpr std::size_t kMaxFileBytes = 1 << 20;  // an event is far smaller (PostHog's own limit is ~1 MB)
+constexpr const char* kSuffix = ".json";
+// A temporary file older than this belongs to a writer that was killed.
+constexpr std::chrono::seconds kStaleTemp{60};
+
+// The folder, opened without following a symlink; with `create`, made 0700
+// when missing. -1 when it is missing, not a directory of ours, or unsafe.
+int open_dir(const ConfigPaths& paths, bool create) {
+    const auto dir = set_aside_dir(paths);
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        if (create && ::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return -1;
+        int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            if (errno == ENOENT && create) continue;  // removed by a fold between mkdir and open
+            return -1;
+        }
+        struct stat st {};
+        if (::fstat(fd, &st) != 0 || st.st_uid != ::getuid()) {
+            ::close(fd);
+            return -1;
+        }
+        if ((st.st_mode & 077) != 0) ::fchmod(fd, 0700);
+        return fd;
+    }
+    return -1;
+}
+
+struct DirFd {
+    int fd;
+    ~DirFd() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+bool is_event_name(const std::string& name) {
+    return name.size() > 5 && name.front() != '.' && name.compare(name.size() - 5, 5, kSuffix) == 0;
+}
+
+std::string encode(const StoredEvent& row) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    auto str = [&](const char* key, const std::string& v) {
+        w.Key(key);
+        w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+    };
+    w.StartObject();
+    str("uuid", row.uuid);
+    str("timestamp", row.timestamp);
+    w.Key("created_ms");
+    w.Int64(row.created_ms);
+    str("kind", row.kind);
+    str("event", row.event);
+    str("distinct_id", row.distinct_id);
+    str("anon_id", row.anon_id);
+    w.Key("needs_identity");
+    w.Bool(row.needs_identity);
+    str("properties", row.properties);
+    w.EndObject();
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::optional<StoredEvent> decode(const std::string& text) {
+    rapidjson::Document doc;
+    doc.Parse<rapidjson::kParseIterativeFlag>(text.c_str(), text.size());
+    if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+    StoredEvent row;
+    auto str = [&](const char* key, std::string& out) {
+        auto it = doc.FindMember(key);
+        if (it == doc.MemberEnd() || !it->value.IsString()) return false;
+        out.assign(it->value.GetString(), it->value.GetStringLength());
+        return true;
+    };
+    auto created = doc.FindMember("created_ms");
+    auto needs = doc.FindMember("needs_identity");
+    if (!str("uuid", row.uuid) || !str("timestamp", row.timestamp) || !str("kind", row.kind) ||
+        !str("event", row.event) || !str("distinct_id", row.distinct_id) || !str("anon_id", row.anon_id) ||
+        !str("properties", row.properties) || created == doc.MemberEnd() || !created->value.IsInt64() ||
+        needs == doc.MemberEnd() || !needs->value.IsBool())
+        return std::nullopt;
+    if ((row.kind != "event" && row.kind != "alias") || row.uuid.empty() || row.event.empty()) return std::nullopt;
+    row.created_ms = created->value.GetInt64();
+    row.needs_identity = needs->value.GetBool();
+    row.state = "pending";
+    return row;
+}
+
+std::optional<std::string> read_at(int dir, const std::string& name) {
+    int fd = ::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    DirFd file{fd};
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<std::size_t>(st.st_size) > kMaxFileBytes)
+        return std::nullopt;
+    std::string data(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t used = 0;
+    while (used < data.size()) {
+        ssize_t n = ::read(fd, data.data() + used, data.size() - used);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        used += static_cast<std::size_t>(n);
+    }
+    data.resize(used);
+    return data;
+}
+
+std::vector<std::string> list(int dir_fd) {
+    std::vector<std::string> names;
+    int fd = ::dup(dir_fd);
+    if (fd < 0) return names;
+    DIR* dir = ::fdopendir(fd);
+    if (!dir) {
+        ::close(fd);
+        return names;
+    }
+    while (dirent* entry = ::readdir(dir)) {
+        std::string name = entry->d_name;
+        if (name != "." && name != "..") names.push_back(std::move(name));
+    }
+    ::closedir(dir);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+}  // namespace
+
+std::filesystem::path set_aside_dir(const ConfigPaths& paths) { return paths.dir / "usage.aside"; }
+
+bool set_aside(const ConfigPaths& paths, const StoredEvent& row) {
+    DirFd dir{open_dir(paths, true)};
+    if (dir.fd < 0) return false;
+    char stamp[32];
+    std::snprintf(stamp, sizeof stamp, "%013lld", static_cast<long long>(std::max<std::int64_t>(0, row.created_ms)));
+    const std::string name = std::string(stamp) + "-" + row.uuid + kSuffix;
+    const std::string temp = "." + name + ".tmp";
+    int fd = ::openat(dir.fd, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    const std::string data = encode(row);
+    std::size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    bool ok = ::close(fd) == 0 && done == data.size();
+    // rename replaces whatever is at the final name (a planted symlink
+    // included) instead of writing through it.
+    ok = ok && ::renameat(dir.fd, temp.c_str(), dir.fd, name.c_str()) == 0;
+    if (!ok) ::unlinkat(dir.fd, temp.c_str(), 0);
+    return ok;
+}
+
+std::vector<SetAsideEvent> read_set_aside(const ConfigPaths& paths) {
+    std::vector<SetAsideEvent> out;
+    DirFd dir{open_dir(paths, false)};
+    if (dir.fd < 0) return out;
+    for (const auto& name : list(dir.fd)) {
+        if (!is_event_name(name)) continue;
+        auto text = read_at(dir.fd, name);
+        if (!text) continue;
+        if (auto row = decode(*text)) out.push_back(SetAsideEvent{name, std::move(*row)});
+    }
+    return out;
+}
+
+void remove_set_aside(const ConfigPaths& paths, const std::vector<std::string>& files) {
+    DirFd dir{open_dir(paths, false)};
+    if (dir.fd < 0) return;
+    for (const auto& name : files) ::unlinkat(dir.fd, name.c_str(), 0);
+    const auto stale_before = std::time(nullptr) - kStaleTemp.count();
+    for (const auto& name : list(dir.fd)) {
+        struct stat st {};
+        if (name.front() == '.' && ::fstatat(dir.fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            st.st_mtime < stale_before)
+            ::unlinkat(dir.fd, name.c_str(), 0);
+    }
+    ::rmdir(set_aside_dir(paths).c_str());  // only when empty; a writer may have just added one
+}
+
+std::int64_t count_set_aside(const ConfigPaths& paths) {
+    DirFd dir{open_dir(paths, false)};
+    if (dir.fd < 0) return 0;
+    auto names = list(dir.fd);
+    return std::count_if(names.begin(), names.end(), is_event_name);
+}
+
+void purge_set_aside(const ConfigPaths& paths) {
+    DirFd dir{open_dir(paths, false)};
+    if (dir.fd < 0) return;
+    for (const auto& name : list(dir.fd)) ::unlinkat(dir.fd, name.c_str(), 0);
+    ::rmdir(set_aside_dir(paths).c_str());
+}
+
+}  // namespace arcade::store
