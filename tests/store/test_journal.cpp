@@ -17,6 +17,7 @@
 #include "store/identity_file.h"
 #include "store/journal.h"
 #include "store/migrations.h"
+#include "store/set_aside.h"
 #include "support/process.h"
 
 using namespace arcade;
@@ -517,4 +518,135 @@ TEST_CASE("checkpoint does not wait for a reader in another connection", "[store
     CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));  // busy timeout is 3 s
     raw.exec("COMMIT");
     CHECK(writer->counts().pending == 20);
+}
+
+namespace {
+
+// Another connection holding the journal's write lock, as a sqlite3 shell
+// left inside a transaction does.
+struct LockHolder {
+    SQLite::Database db;
+    explicit LockHolder(const ConfigPaths& paths) : db(paths.journal().string(), SQLite::OPEN_READWRITE) {
+        db.exec("BEGIN IMMEDIATE");
+    }
+    void release() { db.exec("COMMIT"); }
+};
+
+std::vector<std::string> files_in(const std::filesystem::path& dir) {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+}  // namespace
+
+TEST_CASE("a locked journal sets the event aside within the wait, and the next writer folds it in first", "[store]") {
+    Fixture f;
+    auto j = f.open();
+    auto first = append(*j, "first");
+    const auto anon = j->identity()->anon_id;
+    j->set_lock_wait(store::kCommandLockWait);
+    LockHolder other(f.paths);
+
+    auto t0 = std::chrono::steady_clock::now();
+    auto outcome = j->append_or_set_aside([&](const store::Identity& id) {
+        store::NewEvent e;
+        e.event = "second";
+        e.distinct_id = id.anon_id;
+        e.properties = R"({"n":2})";
+        return e;
+    });
+    auto waited = std::chrono::steady_clock::now() - t0;
+    CHECK(outcome == store::Journal::Recorded::set_aside);
+    CHECK(waited >= std::chrono::milliseconds(200));
+    CHECK(waited < std::chrono::seconds(2));
+    auto aside = store::read_set_aside(f.paths);
+    REQUIRE(aside.size() == 1);
+    CHECK(aside[0].row.anon_id == anon);
+    CHECK(aside[0].row.distinct_id == anon);
+    CHECK(mode_of(store::set_aside_dir(f.paths) / aside[0].file) == 0600);
+    CHECK(store::count_set_aside(f.paths) == 1);
+    const std::string uuid = aside[0].row.uuid, timestamp = aside[0].row.timestamp;
+
+    other.release();
+    f.clock.advance(std::chrono::seconds(5));
+    append(*j, "third");
+    auto rows = j->events(10);
+    REQUIRE(rows.size() == 3);
+    CHECK(rows[0].uuid == first.uuid);
+    CHECK(rows[1].event == "second");
+    CHECK(rows[1].uuid == uuid);  // kept as minted, so a retry never makes a second copy
+    CHECK(rows[1].timestamp == timestamp);
+    CHECK(rows[1].properties == R"({"n":2})");
+    CHECK(rows[2].event == "third");
+    CHECK(j->counts().pending == 3);
+    CHECK_FALSE(std::filesystem::exists(store::set_aside_dir(f.paths)));
+}
+
+TEST_CASE("folding set-aside events twice adds each once", "[store]") {
+    Fixture f;
+    auto j = f.open();
+    append(*j);
+    // A fold killed after its commit but before removing the file: the
+    // journal holds the row and the file is still there.
+    auto row = store::make_row(store::NewEvent{"event", "again", "d", false, "{}", std::nullopt},
+                               *j->identity(), f.clock.now_ms());
+    REQUIRE(store::set_aside(f.paths, row));
+    CHECK(j->fold_set_aside() == 1);
+    REQUIRE(store::set_aside(f.paths, row));
+    CHECK(j->fold_set_aside() == 0);
+    CHECK(j->counts().pending == 2);
+    CHECK(files_in(store::set_aside_dir(f.paths)).empty());
+}
+
+TEST_CASE("an event set aside with no identity known takes the one current when it is folded", "[store]") {
+    Fixture f;
+    auto j = f.open();
+    auto row = store::make_row(store::NewEvent{"event", "early", "", false, "{}", std::nullopt}, store::Identity{},
+                               f.clock.now_ms());
+    REQUIRE(store::set_aside(f.paths, row));
+    CHECK(j->fold_set_aside() == 1);
+    auto id = j->identity();
+    REQUIRE(id);
+    auto rows = j->events(10);
+    REQUIRE(rows.size() == 1);
+    CHECK(rows[0].anon_id == id->anon_id);
+    CHECK(rows[0].distinct_id == id->anon_id);
+}
+
+TEST_CASE("set-aside files are never written through a symlink, and strangers in the folder are left alone",
+          "[store]") {
+    Fixture f;
+    auto j = f.open();
+    auto row = store::make_row(store::NewEvent{"event", "e", "d", false, "{}", std::nullopt}, store::Identity{"a", {}},
+                               f.clock.now_ms());
+    SECTION("the folder is a symlink") {
+        TempDir elsewhere;
+        std::filesystem::create_directory_symlink(elsewhere.path(), store::set_aside_dir(f.paths));
+        CHECK_FALSE(store::set_aside(f.paths, row));
+        CHECK(files_in(elsewhere.path()).empty());
+    }
+    SECTION("a FIFO, a symlink and a foreign file in the folder") {
+        REQUIRE(store::set_aside(f.paths, row));
+        auto dir = store::set_aside_dir(f.paths);
+        REQUIRE(::mkfifo((dir / "0000000000000-fifo.json").c_str(), 0600) == 0);
+        std::filesystem::create_symlink("/etc/passwd", dir / "0000000000001-link.json");
+        std::ofstream(dir / "0000000000002-junk.json") << "not json";
+        CHECK(j->fold_set_aside() == 1);
+        CHECK(files_in(dir).size() == 3);
+    }
+}
+
+TEST_CASE("purge removes set-aside events too", "[store]") {
+    Fixture f;
+    auto j = f.open();
+    append(*j);
+    auto row = store::make_row(store::NewEvent{"event", "e", "d", false, "{}", std::nullopt}, *j->identity(),
+                               f.clock.now_ms());
+    REQUIRE(store::set_aside(f.paths, row));
+    j->purge(false);
+    CHECK(store::count_set_aside(f.paths) == 0);
+    CHECK_FALSE(std::filesystem::exists(store::set_aside_dir(f.paths)));
 }
