@@ -5,13 +5,22 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <rapidjson/document.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <map>
+#include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "cli_harness.h"
+#include "core/clock.h"
+#include "store/journal.h"
+#include "store/set_aside.h"
 #include "support/posthog_sink.h"
 
 using namespace arcade::testing;
@@ -85,4 +94,63 @@ TEST_CASE("commands run while another process holds the journal locked for 10 s 
     auto after = a.status();
     CHECK(after["queue"]["set_aside"].GetInt64() == 0);
     CHECK(after["queue"]["pending"].GetInt64() <= 2);  // at most the status calls themselves
+}
+
+TEST_CASE("crash loop: SIGKILL while setting aside or folding in loses nothing and duplicates nothing", "[cli]") {
+    // Shippers find no PostHog here: the journal only fills, and every row
+    // can be counted at the end.
+    Arcade a("http://127.0.0.1:9");
+    REQUIRE(a.run({"--version"}).exit_code == 0);
+    const unsigned seed = std::random_device{}();
+    std::mt19937 rng(seed);
+    INFO("seed " << seed);
+    const arcade::ConfigPaths paths{a.dir()};
+    std::set<std::string> set_aside_uuids;  // every event seen set aside must end up in the journal once
+    constexpr int kRounds = 30;
+    int n = 0;
+    auto run_and_kill = [&](std::chrono::milliseconds after) {
+        ProcessSpec spec;
+        spec.argv = {Arcade::binary(), "probe-" + std::to_string(n++)};
+        spec.env = a.env;
+        int pid = start_process(spec);
+        std::this_thread::sleep_for(after);
+        ::kill(pid, SIGKILL);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+    };
+    for (int round = 0; round < kRounds; ++round) {
+        {
+            // A kill anywhere in the wait, the set-aside write or after it.
+            SQLite::Database other((a.dir() / "usage.db").string(), SQLite::OPEN_READWRITE);
+            other.exec("BEGIN IMMEDIATE");
+            run_and_kill(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 400)(rng)));
+            run_and_kill(std::chrono::milliseconds(std::uniform_int_distribution<int>(200, 400)(rng)));
+            for (const auto& e : arcade::store::read_set_aside(paths)) set_aside_uuids.insert(e.row.uuid);
+            other.exec("COMMIT");
+        }
+        // A kill anywhere in the next writer's fold.
+        run_and_kill(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 40)(rng)));
+    }
+    a.wait_idle();
+    REQUIRE(a.run({"--version"}).exit_code == 0);  // the last fold, unkilled
+    a.wait_idle();
+
+    auto open = arcade::store::Journal::open(paths, arcade::system_clock(), arcade::store::OpenMode::read_only);
+    REQUIRE(open.journal);
+    std::map<std::string, int> copies_of_uuid, copies_of_probe;
+    for (const auto& row : open.journal->events(100000)) {
+        ++copies_of_uuid[row.uuid];
+        auto at = row.properties.find("probe-");
+        if (at != std::string::npos) ++copies_of_probe[row.properties.substr(at, row.properties.find_first_of(" \"", at) - at)];
+    }
+    CHECK_FALSE(set_aside_uuids.empty());
+    for (const auto& uuid : set_aside_uuids) {
+        INFO("set-aside event " << uuid);
+        CHECK(copies_of_uuid[uuid] == 1);
+    }
+    for (const auto& [probe, copies] : copies_of_probe) {
+        INFO(probe);
+        CHECK(copies == 1);
+    }
+    CHECK(arcade::store::count_set_aside(paths) == 0);
 }
