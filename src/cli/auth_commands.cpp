@@ -29,6 +29,7 @@
 #include "cli/tracking.h"
 #include "core/build_info.h"
 #include "core/credentials.h"
+#include "core/endpoints.h"
 #include "core/files.h"
 #include "core/spawn.h"
 #include "core/utf8.h"
@@ -54,10 +55,6 @@ int hex_value(char c) {
 bool is_unreserved(unsigned char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
            c == '_' || c == '~';
-}
-
-bool is_loopback_name(std::string_view host) {
-    return host == "localhost" || host == "127.0.0.1" || host == "::1" || host == "[::1]";
 }
 
 }  // namespace
@@ -122,24 +119,6 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
         diff |= static_cast<std::size_t>(x ^ y);
     }
     return diff == 0;
-}
-
-std::string cloud_url_for_host(std::string_view host) {
-    std::string url;
-    if (host.find("://") != std::string_view::npos) {
-        url = std::string(host);
-    } else {
-        std::string_view name = host;
-        if (!name.empty() && name.front() == '[') {
-            if (auto close = name.find(']'); close != std::string_view::npos) name = name.substr(0, close + 1);
-        } else if (auto colon = name.find(':');
-                   colon != std::string_view::npos && name.find(':', colon + 1) == std::string_view::npos) {
-            name = name.substr(0, colon);  // host:port (a bare IPv6 address has several colons)
-        }
-        url = (is_loopback_name(name) ? "http://" : "https://") + std::string(host);
-    }
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    return url;
 }
 
 std::string callback_uri(std::string_view host, int port) {
@@ -664,8 +643,14 @@ int run_login(Context& ctx, const LoginOptions& opt) {
     if (!valid_callback_host(opt.callback_host))
         return ctx.fail(fmt::format("Invalid --callback-host '{}': use a host name or address.",
                                     auth::printable(opt.callback_host)));
-    const std::string cloud = auth::cloud_url_for_host(
-        opt.host.empty() ? shipper::cloud_base_url(ctx.env().get("ARCADE_CLOUD_URL")) : opt.host);
+    EndpointRequest asked;
+    asked.host = opt.host;
+    const std::string cloud =
+        opt.host.empty() ? endpoints_from_env(ctx.env()).cloud : resolve_endpoint(Service::cloud, asked).value_or("");
+    if (cloud.empty())
+        return ctx.fail(fmt::format("Invalid Arcade Cloud host: '{}'",
+                                    auth::printable(opt.host.empty() ? configured_host(Service::cloud, ctx.env())
+                                                                     : opt.host)));
 
     auto state = auth::random_state();
     if (!state) return ctx.fail("Login failed: the system has no randomness to secure the login with.");

@@ -48,11 +48,6 @@ std::map<std::string, std::string> parse_query(std::string_view query);
 // where they first differ. Pure.
 bool constant_time_equal(std::string_view a, std::string_view b);
 
-// The Cloud base URL for `--host`: a value with a scheme is used as is; a
-// bare host gets `http://` when it is a loopback name and `https://`
-// otherwise. Trailing slashes are removed. Pure.
-std::string cloud_url_for_host(std::string_view host);
-
 // `http://<host>:<port>/callback`, the address the browser is sent back to. Pure.
 std::string callback_uri(std::string_view host, int port);
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/credentials.h"
-#include "worker_api/base_url.h"
+#include "core/endpoints.h"
 #include "worker_api/cloud_client.h"
 #include "worker_api/engine_client.h"
 #include "worker_api/worker_merge.h"
@@ -24,8 +24,6 @@ namespace {
 using worker_api::ApiError;
 using worker_api::ErrorKind;
 
-constexpr const char* kDefaultEngineUrl = "https://api.arcade.dev";
-constexpr const char* kDefaultCloudUrl = "https://cloud.arcade.dev";
 constexpr int kInterruptedExit = 130;
 
 // ---------------------------------------------------------------------------
@@ -103,25 +101,32 @@ std::optional<Credentials> require_login(Context& ctx) {
     return std::nullopt;
 }
 
-std::optional<std::string> resolve_url(Context& ctx, const EndpointFlags& flags, std::string_view env_var,
-                                       std::string_view fallback, std::string_view service) {
-    worker_api::HostOptions opts;
-    opts.host = flags.host_option && flags.host_option->count() > 0 ? flags.host
-                                                                     : ctx.env().get_or(env_var, fallback);
-    if (flags.port_option && flags.port_option->count() > 0) opts.port = flags.port;
-    opts.force_tls = flags.tls;
-    opts.force_no_tls = flags.no_tls;
-    auto url = worker_api::resolve_base_url(opts);
-    if (!url) ctx.fail(fmt::format("Invalid {} host: '{}'", service, opts.host));
+// Terminal-safe text: server strings must not smuggle escape sequences.
+std::string printable(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (unsigned char c : text) out.push_back(c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c));
+    return out;
+}
+
+// The flags when given, else the service's variable or default, through the one endpoint rule.
+std::optional<std::string> resolve_url(Context& ctx, const EndpointFlags& flags, Service service) {
+    EndpointRequest request;
+    request.host = flags.host_option && flags.host_option->count() > 0 ? flags.host : configured_host(service, ctx.env());
+    if (flags.port_option && flags.port_option->count() > 0) request.port = flags.port;
+    request.force_tls = flags.tls;
+    request.force_no_tls = flags.no_tls;
+    auto url = resolve_endpoint(service, request);
+    if (!url) ctx.fail(fmt::format("Invalid {} host: '{}'", service_name(service), printable(request.host)));
     return url;
 }
 
 std::optional<std::string> engine_url(Context& ctx, const WorkerState& state) {
-    return resolve_url(ctx, state.engine, "ARCADE_ENGINE_URL", kDefaultEngineUrl, "Arcade Engine");
+    return resolve_url(ctx, state.engine, Service::engine);
 }
 
 std::optional<std::string> cloud_url(Context& ctx, const EndpointFlags& flags) {
-    return resolve_url(ctx, flags, "ARCADE_CLOUD_URL", kDefaultCloudUrl, "Arcade Cloud");
+    return resolve_url(ctx, flags, Service::cloud);
 }
 
 worker_api::ClientConfig client_config(Context& ctx, const WorkerState& state, std::string base_url,
@@ -138,14 +143,6 @@ worker_api::ClientConfig client_config(Context& ctx, const WorkerState& state, s
 std::unique_ptr<http::Transport> make_transport(const WorkerState& state) {
     if (state.deps.make_transport) return state.deps.make_transport();
     return http::make_curl_transport(worker_api::user_agent());
-}
-
-// Terminal-safe text: server strings must not smuggle escape sequences.
-std::string printable(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (unsigned char c : text) out.push_back(c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c));
-    return out;
 }
 
 // ---------------------------------------------------------------------------

@@ -157,6 +157,9 @@ private:
         api_.setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
         api_.setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
         api_.setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        // libcurl guesses plain http for a URL without a scheme; a bare host
+        // must never receive an Authorization header in clear text.
+        api_.setopt(h, CURLOPT_DEFAULT_PROTOCOL, "https");
         api_.setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
         api_.setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
         api_.setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));

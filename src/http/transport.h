@@ -57,8 +57,8 @@ public:
     virtual Response stream(const Request& req, const ChunkSink& sink) = 0;
 };
 
-// The libcurl transport (TLS verification always on). `user_agent` is sent
-// on every request.
+// The libcurl transport: TLS verification always on, http and https only, and
+// a URL without a scheme is https. `user_agent` is sent on every request.
 std::unique_ptr<Transport> make_curl_transport(std::string user_agent);
 
 }  // namespace arcade::http

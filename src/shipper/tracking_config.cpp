@@ -4,7 +4,7 @@
 #include <cctype>
 
 #include "core/build_info.h"
-#include "shipper/identity_link.h"
+#include "core/endpoints.h"
 
 namespace arcade::shipper {
 
@@ -19,9 +19,10 @@ bool is_false_value(std::string_view v) {
 
 TrackingDecision decide_tracking(const Environ& env) {
     TrackingDecision d;
-    d.posthog_host = env.get_or("ARCADE_USAGE_POSTHOG_HOST", "https://us.i.posthog.com");
+    const Endpoints endpoints = endpoints_from_env(env);
+    d.posthog_host = endpoints.posthog;
     d.posthog_key = env.get_or("ARCADE_USAGE_POSTHOG_KEY", build::kPostHogProjectKey);
-    d.cloud_url = cloud_base_url(env.get("ARCADE_CLOUD_URL"));
+    d.cloud_url = endpoints.cloud;
     d.debug = env.get("ARCADE_USAGE_DEBUG").value_or("") == "1";
     if (auto v = env.get("ARCADE_USAGE_TRACKING"); v && is_false_value(*v)) {
         d.reason = "disabled by ARCADE_USAGE_TRACKING=" + *v;

@@ -66,20 +66,6 @@ TEST_CASE("the login URL carries the encoded callback and the state", "[auth]") 
           "&state=abc-_");
 }
 
-TEST_CASE("cloud_url_for_host accepts URLs and bare hosts", "[auth]") {
-    auto [in, want] = GENERATE(table<std::string, std::string>({
-        {"https://cloud.arcade.dev/", "https://cloud.arcade.dev"},
-        {"http://127.0.0.1:8123", "http://127.0.0.1:8123"},
-        {"cloud.arcade.dev", "https://cloud.arcade.dev"},
-        {"localhost", "http://localhost"},
-        {"localhost:9099", "http://localhost:9099"},
-        {"127.0.0.1:9099", "http://127.0.0.1:9099"},
-        {"[::1]:9099", "http://[::1]:9099"},
-        {"example.com:8443", "https://example.com:8443"},
-    }));
-    CHECK(auth::cloud_url_for_host(in) == want);
-}
-
 TEST_CASE("random_state is 43 URL-safe characters and differs every time", "[auth]") {
     std::set<std::string> seen;
     for (int i = 0; i < 50; ++i) {

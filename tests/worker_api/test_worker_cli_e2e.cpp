@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -311,4 +312,27 @@ TEST_CASE("e2e: a logs status error is clear", "[worker_api]") {
     CHECK(r.exit_code == 1);
     CHECK(has_line(r.err, "Could not stream logs for worker 'w1': Arcade Cloud returned 403 Forbidden: forbidden (GET " +
                               arcade.cloud.url() + "/api/v1/workers/logs/w1)"));
+}
+
+TEST_CASE("e2e: login and worker reach a local Arcade Cloud on the same port", "[worker_api]") {
+    Arcade arcade;
+    const std::string configured = GENERATE(as<std::string>{}, "http://localhost", "localhost");
+    INFO("ARCADE_CLOUD_URL=" << configured);
+    arcade.env["ARCADE_CLOUD_URL"] = configured;
+    // The Python CLI's `arcade login --host localhost` goes to port 8000.
+    const std::string cloud = "http://localhost:8000";
+
+    auto list = arcade.run({"worker", "list"});
+    CHECK(list.err.find("Arcade Cloud at " + cloud + "/api/v1/workers") != std::string::npos);
+
+    std::filesystem::remove(arcade.dir.config_dir() / "credentials.yaml");
+    arcade.env["BROWSER"] = "true";
+    int callback_port = 0;
+    {
+        FakeEngine probe;  // a free port: bound, then released
+        callback_port = probe.port();
+    }
+    auto login = arcade.run({"login", "--port", std::to_string(callback_port), "--timeout", "1"});
+    CHECK(login.exit_code == 1);
+    CHECK(login.out.find("  " + cloud + "/api/v1/auth/cli_login?") != std::string::npos);
 }
