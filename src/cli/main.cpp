@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/app.h"
+#include "core/exit_codes.h"
 
 namespace {
 
@@ -15,7 +16,7 @@ std::atomic<bool> g_interrupted{false};
 // The first Ctrl-C asks the running command to stop (it still records its
 // event); a second one ends the process at once.
 void on_sigint(int) {
-    if (g_interrupted.exchange(true)) ::_exit(130);
+    if (g_interrupted.exchange(true)) ::_exit(arcade::exit_code::kInterrupted);
 }
 
 }  // namespace

@@ -57,8 +57,11 @@ public:
     virtual Response stream(const Request& req, const ChunkSink& sink) = 0;
 };
 
+// "arcade-cli/<version>": the User-Agent of every request arcade makes (SPEC §5).
+std::string user_agent();
+
 // The libcurl transport: TLS verification always on, http and https only, and
 // a URL without a scheme is https. `user_agent` is sent on every request.
-std::unique_ptr<Transport> make_curl_transport(std::string user_agent);
+std::unique_ptr<Transport> make_curl_transport(std::string user_agent = http::user_agent());
 
 }  // namespace arcade::http

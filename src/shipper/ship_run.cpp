@@ -7,7 +7,6 @@
 #include <chrono>
 #include <thread>
 
-#include "core/build_info.h"
 #include "core/clock.h"
 #include "core/files.h"
 #include "core/paths.h"
@@ -55,7 +54,7 @@ ShipOutcome ship(const Environ& env, const ShipOptions& options) {
             out.reason = "waiting for the next allowed attempt";
             return out;
         }
-        auto transport = http::make_curl_transport(std::string("arcade-cli/") + build::kVersion);
+        auto transport = http::make_curl_transport();
         DrainConfig cfg;
         cfg.posthog_host = decision.posthog_host;
         cfg.api_key = decision.posthog_key;

@@ -314,6 +314,36 @@ TEST_CASE("e2e: a logs status error is clear", "[worker_api]") {
                               arcade.cloud.url() + "/api/v1/workers/logs/w1)"));
 }
 
+TEST_CASE("e2e: a server's control characters, C1 included, never reach the terminal", "[worker_api]") {
+    Arcade arcade;
+    // U+009B in UTF-8 is CSI to terminals that obey C1 controls.
+    const std::string csi = "\xc2\x9b";
+    arcade.engine.set_workers({worker("evil" + csi + "31m", "https://e.dev" + csi + "2J", {"Kit" + csi + "1m"})});
+
+    SECTION("worker list") {
+        auto r = arcade.run({"worker", "list"});
+        REQUIRE(r.exit_code == 0);
+        CHECK(r.out.find(csi) == std::string::npos);
+        CHECK(r.out.find("evil?31m") != std::string::npos);
+        CHECK(r.out.find("https://e.dev?2J") != std::string::npos);
+        CHECK(r.out.find("Kit?1m") != std::string::npos);
+    }
+    SECTION("an Engine error message") {
+        arcade.engine.inject("GET", "/v1/workers", 500, R"({"message":"nope)" + csi + R"(31m"})");
+        auto r = arcade.run({"worker", "list"});
+        CHECK(r.exit_code == 1);
+        CHECK(r.err.find(csi) == std::string::npos);
+        CHECK(r.err.find("Internal Server Error: nope 31m") != std::string::npos);
+    }
+    SECTION("worker logs, whose lines keep their tabs") {
+        arcade.cloud.set_log_script(
+            SseScript{{{"data: a\tb" + csi + "31m\x1b[2J\x07\n\ndata: [DONE]\n\n", 0ms}}, SseEnd::hang});
+        auto r = arcade.run({"worker", "logs", "w1"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == "a\tb?31m?[2J?\n");
+    }
+}
+
 TEST_CASE("e2e: login and worker reach a local Arcade Cloud on the same port", "[worker_api]") {
     Arcade arcade;
     const std::string configured = GENERATE(as<std::string>{}, "http://localhost", "localhost");
