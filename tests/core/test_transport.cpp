@@ -1,5 +1,7 @@
 // The libcurl transport against the loopback fake Engine and Cloud: what it
-// sends, what it refuses, and where a URL without a scheme goes.
+// sends, what it refuses, and where a URL without a scheme goes. Every case
+// runs twice: over the dlopened libcurl the product uses, and over its
+// boring twin, libcurl linked normally.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -8,6 +10,7 @@
 #include <string>
 
 #include "fake_arcade.h"
+#include "http/curl_linked.h"
 #include "http/transport.h"
 
 using namespace std::chrono_literals;
@@ -26,7 +29,8 @@ struct Variant {
 
 Variant transport_variant() {
     return GENERATE(values<Variant>({
-        {"dlopen", [] { return arcade::http::make_curl_transport("arcade-test"); }},
+        {"dlopened libcurl", [] { return arcade::http::make_curl_transport("arcade-test"); }},
+        {"linked libcurl", [] { return arcade::http::make_linked_curl_transport("arcade-test"); }},
     }));
 }
 
