@@ -7,47 +7,9 @@
 
 #include "cli/login_callback.h"
 #include "core/terminal_text.h"
-#include "core/url_codec.h"
 
 namespace auth = arcade::cli::auth;
 using Outcome = auth::CallbackVerdict::Outcome;
-
-TEST_CASE("percent_decode decodes escapes and plus signs, keeping malformed escapes", "[auth]") {
-    auto [in, want] = GENERATE(table<std::string, std::string>({
-        {"plain", "plain"},
-        {"a%40b.c", "a@b.c"},
-        {"%2B%2b", "++"},
-        {"two+words", "two words"},
-        {"%zz", "%zz"},
-        {"100%", "100%"},
-        {"%4", "%4"},
-        {"%e2%82%ac", "\xe2\x82\xac"},
-        {"%00x", std::string("\0x", 2)},
-        {"", ""},
-    }));
-    CHECK(arcade::percent_decode(in) == want);
-}
-
-TEST_CASE("percent_encode keeps unreserved characters and round-trips through decode", "[auth]") {
-    CHECK(arcade::percent_encode("http://localhost:9905/callback") == "http%3A%2F%2Flocalhost%3A9905%2Fcallback");
-    CHECK(arcade::percent_encode("aZ09-._~") == "aZ09-._~");
-    CHECK(arcade::percent_encode("a b+c&d=e") == "a%20b%2Bc%26d%3De");
-    std::string all;
-    for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
-    CHECK(arcade::percent_decode(arcade::percent_encode(all)) == all);
-}
-
-TEST_CASE("parse_query splits, decodes and keeps the first of repeated keys", "[auth]") {
-    auto q = arcade::parse_query("state=s%3D1&api_key=k+1&&email=a%40b.c&flag&state=second");
-    CHECK(q.size() == 4);
-    CHECK(q["state"] == "s=1");
-    CHECK(q["api_key"] == "k 1");
-    CHECK(q["email"] == "a@b.c");
-    CHECK(q["flag"].empty());
-    CHECK(arcade::parse_query("").empty());
-    CHECK(arcade::parse_query("&&&").empty());
-    CHECK(arcade::parse_query("%73tate=x").at("state") == "x");
-}
 
 TEST_CASE("constant_time_equal compares exactly, whatever the lengths", "[auth]") {
     CHECK(auth::constant_time_equal("abc", "abc"));
