@@ -1,8 +1,9 @@
 #pragma once
 // The HTTP seam: every network call in arcade goes through Transport::send or
-// Transport::stream. The real implementation (curl_transport.cpp) is the only
-// file that includes libcurl; tests hand in fakes or talk to loopback servers.
-// A Transport is used from one thread at a time.
+// Transport::stream. The real implementation (curl_transport.cpp, over the
+// entry-point table in curl_api.h) is where libcurl is spoken; nothing
+// outside src/http includes it. Tests hand in fakes or talk to loopback
+// servers. A Transport is used from one thread at a time.
 
 #include <atomic>
 #include <chrono>
