@@ -107,6 +107,11 @@ TEST_CASE("the transport speaks only http and https, and https unless told other
         CHECK(resp.transport_failed());
         CHECK(resp.status == 0);
     }
+    SECTION("a path without a host (an unusable configured base URL, see core/endpoints.h) goes nowhere") {
+        auto resp = transport->send(get("/v1/workers"));
+        CHECK(resp.transport_failed());
+        CHECK(resp.status == 0);
+    }
     SECTION("a URL without a scheme is https: the key never travels in clear text") {
         auto resp = transport->send(get(bare_authority(engine) + "/v1/workers"));
         CHECK(resp.transport_failed());
