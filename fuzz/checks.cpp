@@ -11,10 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "cli/auth_commands.h"
+#include "cli/login_callback.h"
 #include "cli/scrub.h"
 #include "core/credentials.h"
+#include "core/terminal_text.h"
 #include "core/time_format.h"
+#include "core/url_codec.h"
 #include "http/transport.h"
 #include "shipper/identity_link.h"
 #include "shipper/schedule.h"
@@ -367,14 +369,14 @@ void check_auth_callback(std::string_view input) {
     namespace auth = cli::auth;
     constexpr std::string_view kState = "st4te";
 
-    require(auth::percent_decode(auth::percent_encode(input)) == input, "percent_decode(percent_encode(x)) != x");
-    const std::string shown = auth::printable(input);
+    require(percent_decode(percent_encode(input)) == input, "percent_decode(percent_encode(x)) != x");
+    const std::string shown = terminal_safe(input);
     for (std::size_t i = 0; i < shown.size(); ++i) {
         auto c = static_cast<unsigned char>(shown[i]);
-        require(c >= 0x20 && c != 0x7F, "printable let a control character through");
+        require(c >= 0x20 && c != 0x7F, "terminal_safe let a control character through");
         if (c == 0xC2 && i + 1 < shown.size()) {
             auto next = static_cast<unsigned char>(shown[i + 1]);
-            require(next < 0x80 || next > 0x9F, "printable let a C1 control through");
+            require(next < 0x80 || next > 0x9F, "terminal_safe let a C1 control through");
         }
     }
     const std::string escaped = auth::html_escape(input);
@@ -391,7 +393,7 @@ void check_auth_callback(std::string_view input) {
     require(line->path + (line->target.find('?') == std::string::npos ? "" : "?" + line->query) == line->target,
             "parse_request_line's path and query do not make up the target");
 
-    const auto params = auth::parse_query(line->query);
+    const auto params = parse_query(line->query);
     const auto verdict = auth::judge_callback(*line, kState);
     require(auth::judge_callback(*line, "").outcome != Outcome::ok, "judge_callback accepted an empty expected state");
     if (verdict.outcome == Outcome::ok || verdict.outcome == Outcome::missing_fields) {

@@ -50,7 +50,7 @@ void check_worker_api_response(std::string_view input);
 void check_scrub(std::string_view input);
 
 // The login callback: auth::parse_request_line, judge_callback, parse_query,
-// percent_decode/percent_encode, printable, html_escape, constant_time_equal,
+// percent_decode/percent_encode, terminal_safe, html_escape, constant_time_equal,
 // and saving the credentials a successful callback carried.
 void check_auth_callback(std::string_view input);
 

@@ -7,13 +7,10 @@
 #include "cli/usage_commands.h"
 #include "cli/worker_commands.h"
 #include "core/build_info.h"
+#include "core/exit_codes.h"
 
 namespace arcade::cli {
 namespace {
-
-// Usage errors exit 2, as is conventional; CLI11's own codes (106, 109, …)
-// would mean nothing to a shell script.
-constexpr int kUsageError = 2;
 
 std::string join(const std::vector<std::string>& parts) {
     std::string out;
@@ -78,7 +75,8 @@ int run_app(int argc, const char* const* argv, Output& io, const Runtime& runtim
             path.clear();
             chosen_command(app, path);
             int code = app.exit(e, io.out, io.err);
-            inv.exit_code = code == 0 ? 0 : kUsageError;
+            // CLI11's own codes (106, 109, …) would mean nothing to a shell script.
+            inv.exit_code = code == 0 ? 0 : exit_code::kUsage;
             if (code != 0) inv.error_message = e.what();
         }
     } catch (const std::exception& e) {

@@ -7,7 +7,7 @@
 #include <iostream>
 
 #include "cli/app.h"
-#include "core/build_info.h"
+#include "core/exit_codes.h"
 #include "core/runtime.h"
 #include "http/transport.h"
 
@@ -18,7 +18,7 @@ std::atomic<bool> g_interrupted{false};
 // The first Ctrl-C asks the running command to stop (it still records its
 // event); a second one ends the process at once.
 void on_sigint(int) {
-    if (g_interrupted.exchange(true)) ::_exit(130);
+    if (g_interrupted.exchange(true)) ::_exit(arcade::exit_code::kInterrupted);
 }
 
 }  // namespace
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
     bool no_color = env.get("NO_COLOR").has_value() || env.get("TERM").value_or("") == "dumb";
     arcade::cli::Output io{std::cout, std::cerr, out_tty, ::isatty(0) == 1, out_tty && !no_color};
     const arcade::Runtime runtime = arcade::system_runtime(env, [] {
-        return arcade::http::make_curl_transport(std::string(arcade::build::kLibName) + "/" + arcade::build::kVersion);
+        return arcade::http::make_curl_transport();
     });
     int code = arcade::cli::run_app(argc, argv, io, runtime, g_interrupted);
     std::cout.flush();

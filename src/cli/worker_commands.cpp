@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "core/credentials.h"
-#include "worker_api/base_url.h"
+#include "core/endpoints.h"
+#include "core/exit_codes.h"
+#include "core/terminal_text.h"
 #include "worker_api/cloud_client.h"
 #include "worker_api/engine_client.h"
 #include "worker_api/worker_merge.h"
@@ -24,9 +26,6 @@ namespace {
 using worker_api::ApiError;
 using worker_api::ErrorKind;
 
-constexpr const char* kDefaultEngineUrl = "https://api.arcade.dev";
-constexpr const char* kDefaultCloudUrl = "https://cloud.arcade.dev";
-constexpr int kInterruptedExit = 130;
 
 // ---------------------------------------------------------------------------
 // Options
@@ -86,7 +85,7 @@ void add_cloud_flags(CLI::App* cmd, EndpointFlags& flags) {
 
 int interrupted(Context& ctx) {
     ctx.set_error("Interrupted");
-    return kInterruptedExit;
+    return exit_code::kInterrupted;
 }
 
 // One line on stderr, exit 1; cancellation (Ctrl-C) is not an error line.
@@ -103,25 +102,24 @@ std::optional<Credentials> require_login(Context& ctx) {
     return std::nullopt;
 }
 
-std::optional<std::string> resolve_url(Context& ctx, const EndpointFlags& flags, std::string_view env_var,
-                                       std::string_view fallback, std::string_view service) {
-    worker_api::HostOptions opts;
-    opts.host = flags.host_option && flags.host_option->count() > 0 ? flags.host
-                                                                     : ctx.env().get_or(env_var, fallback);
-    if (flags.port_option && flags.port_option->count() > 0) opts.port = flags.port;
-    opts.force_tls = flags.tls;
-    opts.force_no_tls = flags.no_tls;
-    auto url = worker_api::resolve_base_url(opts);
-    if (!url) ctx.fail(fmt::format("Invalid {} host: '{}'", service, opts.host));
+// The flags when given, else the service's variable or default, through the one endpoint rule.
+std::optional<std::string> resolve_url(Context& ctx, const EndpointFlags& flags, Service service) {
+    EndpointRequest request;
+    request.host = flags.host_option && flags.host_option->count() > 0 ? flags.host : configured_host(service, ctx.env());
+    if (flags.port_option && flags.port_option->count() > 0) request.port = flags.port;
+    request.force_tls = flags.tls;
+    request.force_no_tls = flags.no_tls;
+    auto url = resolve_endpoint(service, request);
+    if (!url) ctx.fail(fmt::format("Invalid {} host: '{}'", service_name(service), terminal_safe(request.host)));
     return url;
 }
 
 std::optional<std::string> engine_url(Context& ctx, const WorkerState& state) {
-    return resolve_url(ctx, state.engine, "ARCADE_ENGINE_URL", kDefaultEngineUrl, "Arcade Engine");
+    return resolve_url(ctx, state.engine, Service::engine);
 }
 
 std::optional<std::string> cloud_url(Context& ctx, const EndpointFlags& flags) {
-    return resolve_url(ctx, flags, "ARCADE_CLOUD_URL", kDefaultCloudUrl, "Arcade Cloud");
+    return resolve_url(ctx, flags, Service::cloud);
 }
 
 worker_api::ClientConfig client_config(Context& ctx, const WorkerState& state, std::string base_url,
@@ -133,19 +131,6 @@ worker_api::ClientConfig client_config(Context& ctx, const WorkerState& state, s
     config.page_size = state.deps.page_size;
     config.cancel = &ctx.interrupted();
     return config;
-}
-
-std::unique_ptr<http::Transport> make_transport(const WorkerState& state) {
-    if (state.deps.make_transport) return state.deps.make_transport();
-    return http::make_curl_transport(worker_api::user_agent());
-}
-
-// Terminal-safe text: server strings must not smuggle escape sequences.
-std::string printable(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (unsigned char c : text) out.push_back(c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c));
-    return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -169,15 +154,15 @@ std::string yes_no(bool value) { return value ? "True" : "False"; }
 
 Cell host_cell(const worker_api::WorkerSummary& row, bool color) {
     if (row.endpoint_mismatch) {
-        std::string engine = printable(row.engine_uri);
-        std::string cloud = printable(row.cloud_endpoint);
+        std::string engine = terminal_safe(row.engine_uri);
+        std::string cloud = terminal_safe(row.cloud_endpoint);
         Cell cell{fmt::format("mismatch: engine {}, cloud {}", engine, cloud), {}};
         if (color)
             cell.styled = fmt::format("{} engine {}, cloud {}", paint("mismatch:", "1;31"), paint(engine, "33"),
                                       paint(cloud, "32"));
         return cell;
     }
-    return Cell{printable(row.engine_registered ? row.engine_uri : row.cloud_endpoint), {}};
+    return Cell{terminal_safe(row.engine_registered ? row.engine_uri : row.cloud_endpoint), {}};
 }
 
 std::string toolkits_text(const worker_api::WorkerSummary& row) {
@@ -185,7 +170,7 @@ std::string toolkits_text(const worker_api::WorkerSummary& row) {
     std::string joined;
     for (const auto& name : *row.toolkits) {
         if (!joined.empty()) joined += ", ";
-        joined += printable(name);
+        joined += terminal_safe(name);
     }
     return joined;
 }
@@ -196,7 +181,7 @@ void print_table(std::ostream& out, const std::vector<worker_api::WorkerSummary>
     std::vector<std::vector<Cell>> table;
     for (const auto& row : rows) {
         table.push_back({
-            Cell{printable(row.id), {}},
+            Cell{terminal_safe(row.id), {}},
             Cell{row.cloud_deployed ? yes_no(*row.cloud_deployed) : "unknown", {}},
             Cell{yes_no(row.engine_registered), {}},
             Cell{row.enabled ? yes_no(*row.enabled) : "-", {}},
@@ -242,7 +227,7 @@ int run_list(Context& ctx, const WorkerState& state) {
     auto cloud_base = cloud_url(ctx, state.list.cloud);
     if (!cloud_base) return 1;
 
-    auto transport = make_transport(state);
+    auto transport = ctx.runtime().make_transport();
     worker_api::EngineClient engine(*transport, client_config(ctx, state, *engine_base, *creds));
     worker_api::CloudClient cloud(*transport, client_config(ctx, state, *cloud_base, *creds));
 
@@ -270,8 +255,8 @@ int run_list(Context& ctx, const WorkerState& state) {
         const ApiError& error = toolkits.error();
         if (error.is_status(404)) continue;  // no tools registered: an empty list
         if (error.kind != ErrorKind::status && error.kind != ErrorKind::bad_response)
-            return report(ctx, fmt::format("Could not list the tools of worker '{}'", printable(row.id)), error);
-        ctx.err() << fmt::format("Warning: could not list the tools of worker '{}': {}\n", printable(row.id),
+            return report(ctx, fmt::format("Could not list the tools of worker '{}'", terminal_safe(row.id)), error);
+        ctx.err() << fmt::format("Warning: could not list the tools of worker '{}': {}\n", terminal_safe(row.id),
                                  error.describe());
         row.toolkits = std::nullopt;
     }
@@ -292,9 +277,9 @@ int run_toggle(Context& ctx, const WorkerState& state, const ToggleOptions& opts
     auto engine_base = engine_url(ctx, state);
     if (!engine_base) return 1;
 
-    auto transport = make_transport(state);
+    auto transport = ctx.runtime().make_transport();
     worker_api::EngineClient engine(*transport, client_config(ctx, state, *engine_base, *creds));
-    const std::string id = printable(opts.worker_id);
+    const std::string id = terminal_safe(opts.worker_id);
     if (auto done = engine.set_enabled(opts.worker_id, enable); !done)
         return report(ctx, fmt::format("Could not {} worker '{}'", enable ? "enable" : "disable", id), done.error());
     ctx.out() << fmt::format("Worker '{}' is now {}.\n", id, enable ? "enabled" : "disabled");
@@ -313,8 +298,8 @@ int run_rm(Context& ctx, const WorkerState& state) {
         if (!cloud_base) return 1;
     }
 
-    auto transport = make_transport(state);
-    const std::string id = printable(opts.worker_id);
+    auto transport = ctx.runtime().make_transport();
+    const std::string id = terminal_safe(opts.worker_id);
     if (cloud_base) {
         worker_api::CloudClient cloud(*transport, client_config(ctx, state, *cloud_base, *creds));
         if (auto deleted = cloud.delete_deployment(opts.worker_id); !deleted) {
@@ -348,7 +333,7 @@ int run_logs(Context& ctx, const WorkerState& state) {
     auto cloud_base = cloud_url(ctx, opts.cloud);
     if (!cloud_base) return 1;
 
-    auto transport = make_transport(state);
+    auto transport = ctx.runtime().make_transport();
     worker_api::CloudClient cloud(*transport, client_config(ctx, state, *cloud_base, *creds));
     std::optional<std::string> error_event;
     bool output_closed = false;
@@ -360,7 +345,7 @@ int run_logs(Context& ctx, const WorkerState& state) {
         if (!event.has_data) return true;
         if (event.data == "[DONE]") return false;
         // Flushed per event: the user watches these as they happen.
-        ctx.out() << event.data << '\n' << std::flush;
+        ctx.out() << terminal_safe_lines(event.data) << '\n' << std::flush;
         // `arcade worker logs | head`: SIGPIPE is ignored, so a closed
         // stdout shows up as a failed stream and must end the command.
         output_closed = !ctx.out();
@@ -368,7 +353,7 @@ int run_logs(Context& ctx, const WorkerState& state) {
     });
 
     if (!streamed) {
-        return report(ctx, fmt::format("Could not stream logs for worker '{}'", printable(opts.worker_id)),
+        return report(ctx, fmt::format("Could not stream logs for worker '{}'", terminal_safe(opts.worker_id)),
                       streamed.error());
     }
     if (ctx.interrupted()) return interrupted(ctx);
@@ -378,7 +363,7 @@ int run_logs(Context& ctx, const WorkerState& state) {
     }
     if (error_event) {
         if (error_event->empty()) return ctx.fail("Could not stream logs");
-        return ctx.fail(fmt::format("Could not stream logs: {}", printable(*error_event)));
+        return ctx.fail(fmt::format("Could not stream logs: {}", terminal_safe(*error_event)));
     }
     return 0;
 }

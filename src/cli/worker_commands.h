@@ -15,11 +15,9 @@
 
 namespace arcade::cli {
 
-// What the worker commands take from outside. The defaults talk to the real
-// network; tests substitute the transport or shorter timeouts.
+// What the worker commands take from outside besides the runtime (whose
+// transport they use): tests substitute shorter timeouts.
 struct WorkerCommandDeps {
-    // Called once per command run; empty means libcurl with arcade's User-Agent.
-    std::function<std::unique_ptr<http::Transport>()> make_transport;
     worker_api::Timeouts timeouts;  // connect 5 s, requests 30 s
     int page_size = 100;
 };

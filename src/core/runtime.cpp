@@ -10,7 +10,7 @@ const Spawner& system_spawner(const Tricks& tricks) {
 
 Runtime system_runtime(const Environ& env, TransportFactory transport) {
     const Tricks tricks = Tricks::all();
-    return Runtime{system_clock(), env, std::move(transport), system_spawner(tricks), tricks};
+    return Runtime{system_clock(), env, endpoints_from_env(env), std::move(transport), system_spawner(tricks), tricks};
 }
 
 }  // namespace arcade

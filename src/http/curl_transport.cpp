@@ -1,18 +1,22 @@
-// The one file that speaks libcurl. CURLcode never leaves it: callers see
-// http::Response with a Failure kind and a message.
+// The transport that speaks libcurl, through the CurlApi table. CURLcode
+// never leaves it: callers see http::Response with a Failure kind and a
+// message.
 //
-// libcurl is loaded with dlopen the first time a transport is made, not at
-// process start: linking it pulls in ~30 shared libraries (TLS, Kerberos,
-// LDAP, …) whose loading and relocation were most of every `arcade`
-// invocation's cost, while most invocations never touch the network (the
-// detached arcade-ship does). The header still gives every call its type.
-#include <curl/curl.h>
+// The performance trick: libcurl is loaded with dlopen the first time a
+// transport is made, not at process start. Linking it pulls in ~30 shared
+// libraries (TLS, Kerberos, LDAP, …) whose loading and relocation were most
+// of every `arcade` invocation's cost, while most invocations never touch
+// the network (the detached arcade-ship does). The bench row that pays for
+// it: `arcade-bench --only cli`, "CLI cost per invocation (`arcade
+// --version`)" (docs/PERFORMANCE.md: 24.7 → 8.6 ms tracked, 20.6M → 5.5M
+// instructions). Its boring twin, libcurl linked normally, is
+// curl_linked.cpp; the transport tests run both.
 #include <dlfcn.h>
 
 #include <algorithm>
 #include <cctype>
-#include <mutex>
 
+#include "http/curl_api.h"
 #include "http/transport.h"
 
 namespace arcade::http {
@@ -24,23 +28,6 @@ std::optional<std::string> Response::header(std::string_view lower_name) const {
 }
 
 namespace {
-
-// The libcurl entry points this file uses, resolved from libcurl.so.4.
-struct CurlApi {
-    decltype(&::curl_global_init) global_init = nullptr;
-    decltype(&::curl_easy_init) init = nullptr;
-    decltype(&::curl_easy_cleanup) cleanup = nullptr;
-    decltype(&::curl_easy_reset) reset = nullptr;
-    decltype(&::curl_easy_setopt) setopt = nullptr;
-    decltype(&::curl_easy_perform) perform = nullptr;
-    decltype(&::curl_easy_getinfo) getinfo = nullptr;
-    decltype(&::curl_easy_strerror) strerror = nullptr;
-    decltype(&::curl_slist_append) slist_append = nullptr;
-    decltype(&::curl_slist_free_all) slist_free_all = nullptr;
-    std::string error;  // why loading failed; empty when usable
-
-    bool usable() const { return error.empty(); }
-};
 
 template <class Fn>
 bool resolve(void* lib, const char* name, Fn& out) {
@@ -71,11 +58,6 @@ CurlApi load_curl() {
     return api;
 }
 
-// Loaded once per process and kept (never dlclose'd: libcurl keeps global state).
-const CurlApi& curl() {
-    static const CurlApi api = load_curl();
-    return api;
-}
 
 struct Transfer {
     std::string* body = nullptr;
@@ -125,7 +107,7 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 class CurlTransport final : public Transport {
 public:
-    explicit CurlTransport(std::string user_agent) : user_agent_(std::move(user_agent)), api_(curl()) {
+    CurlTransport(const CurlApi& api, std::string user_agent) : user_agent_(std::move(user_agent)), api_(api) {
         if (api_.usable()) handle_ = api_.init();
     }
     ~CurlTransport() override {
@@ -157,6 +139,9 @@ private:
         api_.setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
         api_.setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
         api_.setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        // libcurl guesses plain http for a URL without a scheme; a bare host
+        // must never receive an Authorization header in clear text.
+        api_.setopt(h, CURLOPT_DEFAULT_PROTOCOL, "https");
         api_.setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
         api_.setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(req.connect_timeout.count()));
         api_.setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(req.timeout.count()));
@@ -223,8 +208,18 @@ private:
 
 }  // namespace
 
+// Loaded once per process and kept (never dlclose'd: libcurl keeps global state).
+const CurlApi& dlopened_curl() {
+    static const CurlApi api = load_curl();
+    return api;
+}
+
+std::unique_ptr<Transport> make_transport_over(const CurlApi& api, std::string user_agent) {
+    return std::make_unique<CurlTransport>(api, std::move(user_agent));
+}
+
 std::unique_ptr<Transport> make_curl_transport(std::string user_agent) {
-    return std::make_unique<CurlTransport>(std::move(user_agent));
+    return make_transport_over(dlopened_curl(), std::move(user_agent));
 }
 
 }  // namespace arcade::http

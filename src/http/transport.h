@@ -1,8 +1,9 @@
 #pragma once
 // The HTTP seam: every network call in arcade goes through Transport::send or
-// Transport::stream. The real implementation (curl_transport.cpp) is the only
-// file that includes libcurl; tests hand in fakes or talk to loopback servers.
-// A Transport is used from one thread at a time.
+// Transport::stream. The real implementation (curl_transport.cpp, over the
+// entry-point table in curl_api.h) is where libcurl is spoken; nothing
+// outside src/http includes it. Tests hand in fakes or talk to loopback
+// servers. A Transport is used from one thread at a time.
 
 #include <atomic>
 #include <chrono>
@@ -57,8 +58,11 @@ public:
     virtual Response stream(const Request& req, const ChunkSink& sink) = 0;
 };
 
-// The libcurl transport (TLS verification always on). `user_agent` is sent
-// on every request.
-std::unique_ptr<Transport> make_curl_transport(std::string user_agent);
+// "arcade-cli/<version>": the User-Agent of every request arcade makes (SPEC §5).
+std::string user_agent();
+
+// The libcurl transport: TLS verification always on, http and https only, and
+// a URL without a scheme is https. `user_agent` is sent on every request.
+std::unique_ptr<Transport> make_curl_transport(std::string user_agent = http::user_agent());
 
 }  // namespace arcade::http

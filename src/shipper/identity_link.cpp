@@ -63,10 +63,4 @@ std::string alias_properties(const std::string& anon_id, const std::string& prin
     return std::string(buf.GetString(), buf.GetSize());
 }
 
-std::string cloud_base_url(const std::optional<std::string>& configured) {
-    std::string url = configured && !configured->empty() ? *configured : "https://cloud.arcade.dev";
-    while (!url.empty() && url.back() == '/') url.pop_back();
-    return url;
-}
-
 }  // namespace arcade::shipper

@@ -27,7 +27,4 @@ PrincipalLookup lookup_principal(http::Transport& transport, const std::string& 
 // "$lib_version"} and never $process_person_profile.
 std::string alias_properties(const std::string& anon_id, const std::string& principal_id);
 
-// The Cloud base URL: ARCADE_CLOUD_URL or https://cloud.arcade.dev, without a trailing slash.
-std::string cloud_base_url(const std::optional<std::string>& configured);
-
 }  // namespace arcade::shipper

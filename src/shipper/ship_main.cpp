@@ -1,5 +1,4 @@
 // arcade-ship: started detached by `arcade` to deliver the journal; see ship_run.h.
-#include "core/build_info.h"
 #include "core/environ.h"
 #include "core/runtime.h"
 #include "http/transport.h"
@@ -8,7 +7,7 @@
 int main() {
     const auto env = arcade::Environ::from_process();
     const arcade::Runtime runtime = arcade::system_runtime(env, [] {
-        return arcade::http::make_curl_transport(std::string(arcade::build::kLibName) + "/" + arcade::build::kVersion);
+        return arcade::http::make_curl_transport();
     });
     return arcade::shipper::shipper_main(runtime);
 }

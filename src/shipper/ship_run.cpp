@@ -7,7 +7,6 @@
 #include <chrono>
 #include <thread>
 
-#include "core/build_info.h"
 #include "core/clock.h"
 #include "core/files.h"
 #include "core/paths.h"
@@ -60,9 +59,9 @@ ShipOutcome ship(const Runtime& runtime, const ShipOptions& options) {
         }
         auto transport = runtime.make_transport();
         DrainConfig cfg;
-        cfg.posthog_host = tracking.posthog_host;
+        cfg.posthog_host = runtime.endpoints.posthog;
         cfg.api_key = tracking.posthog_key;
-        cfg.cloud_url = tracking.cloud_url;
+        cfg.cloud_url = runtime.endpoints.cloud;
         cfg.paths = paths;
         cfg.deadline = start + options.budget;
         cfg.on_progress = options.on_progress;

@@ -4,7 +4,6 @@
 #include <cctype>
 
 #include "core/build_info.h"
-#include "shipper/identity_link.h"
 
 namespace arcade::shipper {
 
@@ -20,9 +19,7 @@ bool is_false_value(std::string_view v) {
 Tracking decide_tracking(const Environ& env, std::optional<bool> have_config_dir,
                          const std::optional<JournalFacts>& journal) {
     Tracking t;
-    t.posthog_host = env.get_or("ARCADE_USAGE_POSTHOG_HOST", "https://us.i.posthog.com");
     t.posthog_key = env.get_or("ARCADE_USAGE_POSTHOG_KEY", build::kPostHogProjectKey);
-    t.cloud_url = cloud_base_url(env.get("ARCADE_CLOUD_URL"));
     t.debug = env.get("ARCADE_USAGE_DEBUG").value_or("") == "1";
     auto off = [&](TrackingReason why, std::string reason) {
         t.enabled = false;

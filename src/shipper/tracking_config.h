@@ -35,8 +35,6 @@ struct Tracking {
     bool debug = false;        // ARCADE_USAGE_DEBUG=1: print events, record and send nothing
     std::string reason;        // `why` in words, for `usage status` and debug output
     std::string posthog_key;   // ARCADE_USAGE_POSTHOG_KEY or the build's key
-    std::string posthog_host;  // ARCADE_USAGE_POSTHOG_HOST or PostHog US
-    std::string cloud_url;     // ARCADE_CLOUD_URL or Arcade Cloud
 };
 
 // The decision from the environment and the build alone, then (when given)

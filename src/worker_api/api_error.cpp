@@ -4,25 +4,27 @@
 
 #include <algorithm>
 
+#include "core/terminal_text.h"
+#include "http/status.h"
+
 namespace arcade::worker_api {
 
 namespace {
 
 // Server-supplied text goes to a terminal and into telemetry: keep it on one
-// line, free of escape sequences, and short.
+// line, free of terminal controls (C1 included), and short.
 std::string one_line(std::string_view text, std::size_t max_chars = 300) {
     std::string out;
     out.reserve(std::min(text.size(), max_chars));
     bool pending_space = false;
-    for (unsigned char c : text) {
-        if (c < 0x20 || c == 0x7f) {
+    while (!text.empty()) {
+        const auto c = static_cast<unsigned char>(text.front());
+        if (std::size_t control = terminal_control_length(text); control > 0 || c == ' ') {
             pending_space = !out.empty();
+            text.remove_prefix(std::max<std::size_t>(control, 1));
             continue;
         }
-        if (c == ' ') {
-            pending_space = !out.empty();
-            continue;
-        }
+        text.remove_prefix(1);
         if (pending_space) {
             out.push_back(' ');
             pending_space = false;
@@ -41,33 +43,13 @@ std::string one_line(std::string_view text, std::size_t max_chars = 300) {
 
 }  // namespace
 
-std::string_view reason_phrase(int status) {
-    switch (status) {
-        case 400: return "Bad Request";
-        case 401: return "Unauthorized";
-        case 403: return "Forbidden";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 408: return "Request Timeout";
-        case 409: return "Conflict";
-        case 422: return "Unprocessable Entity";
-        case 429: return "Too Many Requests";
-        case 500: return "Internal Server Error";
-        case 501: return "Not Implemented";
-        case 502: return "Bad Gateway";
-        case 503: return "Service Unavailable";
-        case 504: return "Gateway Timeout";
-        default: return "";
-    }
-}
-
 std::string ApiError::describe() const {
     std::string where = fmt::format("{} {}", method, url);
     std::string detail = one_line(message);
     switch (kind) {
         case ErrorKind::status: {
             std::string head = fmt::format("{} returned {}", service, status);
-            if (auto reason = reason_phrase(status); !reason.empty()) head += fmt::format(" {}", reason);
+            if (auto reason = http::reason_phrase(status); !reason.empty()) head += fmt::format(" {}", reason);
             if (!detail.empty()) head += ": " + detail;
             return fmt::format("{} ({})", head, where);
         }

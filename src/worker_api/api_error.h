@@ -56,7 +56,4 @@ private:
     std::variant<T, ApiError> v_;
 };
 
-// The standard reason phrase for `status` ("Not Found"), or "" when unknown.
-std::string_view reason_phrase(int status);
-
 }  // namespace arcade::worker_api

@@ -25,7 +25,4 @@ struct ClientConfig {
     const std::atomic<bool>* cancel = nullptr;
 };
 
-// The User-Agent every worker_api request carries: "arcade-cli/<version>".
-std::string user_agent();
-
 }  // namespace arcade::worker_api

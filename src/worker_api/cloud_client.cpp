@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/url_codec.h"
 #include "worker_api/http_call.h"
 
 namespace arcade::worker_api {
@@ -52,7 +53,7 @@ ApiResult<std::vector<CloudWorker>> CloudClient::list_workers() {
 
 ApiResult<Done> CloudClient::delete_deployment(std::string_view worker_id) {
     detail::Call call{kService, "DELETE",
-                      fmt::format("{}/api/v1/workers/{}", config_.base_url, detail::encode_path_segment(worker_id))};
+                      fmt::format("{}/api/v1/workers/{}", config_.base_url, percent_encode(worker_id))};
     auto sent = detail::send(transport_, call, detail::make_request(config_, call, bearer()));
     if (!sent) return sent.error();
     return Done{};
@@ -61,7 +62,7 @@ ApiResult<Done> CloudClient::delete_deployment(std::string_view worker_id) {
 ApiResult<StreamEnd> CloudClient::stream_logs(std::string_view worker_id, const EventHandler& on_event) {
     detail::Call call{kService, "GET",
                       fmt::format("{}/api/v1/workers/logs/{}", config_.base_url,
-                                  detail::encode_path_segment(worker_id))};
+                                  percent_encode(worker_id))};
     http::Request req = detail::make_request(config_, call, bearer());
     req.headers = {{"Authorization", bearer()}, {"Accept", "text/event-stream"}, {"Cache-Control", "no-cache"}};
     req.timeout = std::chrono::milliseconds{0};

@@ -6,6 +6,7 @@
 #include <functional>
 #include <utility>
 
+#include "core/url_codec.h"
 #include "worker_api/http_call.h"
 
 namespace arcade::worker_api {
@@ -90,7 +91,7 @@ ApiResult<std::vector<EngineWorker>> EngineClient::list_workers() {
 
 ApiResult<std::vector<std::string>> EngineClient::list_toolkits(std::string_view worker_id) {
     std::vector<std::string> toolkits;
-    std::string path = fmt::format("/v1/workers/{}/tools", detail::encode_path_segment(worker_id));
+    std::string path = fmt::format("/v1/workers/{}/tools", percent_encode(worker_id));
     auto walked = for_each_item(transport_, config_, path, [&](const rapidjson::Value& item) {
         std::string name = nested_string(item, "toolkit", "name");
         if (name.empty()) return;
@@ -102,7 +103,7 @@ ApiResult<std::vector<std::string>> EngineClient::list_toolkits(std::string_view
 
 ApiResult<Done> EngineClient::set_enabled(std::string_view worker_id, bool enabled) {
     detail::Call call{kService, "PATCH",
-                      fmt::format("{}/v1/workers/{}", config_.base_url, detail::encode_path_segment(worker_id))};
+                      fmt::format("{}/v1/workers/{}", config_.base_url, percent_encode(worker_id))};
     http::Request req = detail::make_request(config_, call, config_.api_key);
     req.headers.emplace_back("Content-Type", "application/json");
     req.body = enabled ? R"({"enabled":true})" : R"({"enabled":false})";
@@ -113,7 +114,7 @@ ApiResult<Done> EngineClient::set_enabled(std::string_view worker_id, bool enabl
 
 ApiResult<Done> EngineClient::remove_worker(std::string_view worker_id) {
     detail::Call call{kService, "DELETE",
-                      fmt::format("{}/v1/workers/{}", config_.base_url, detail::encode_path_segment(worker_id))};
+                      fmt::format("{}/v1/workers/{}", config_.base_url, percent_encode(worker_id))};
     auto sent = detail::send(transport_, call, detail::make_request(config_, call, config_.api_key));
     if (!sent) return sent.error();
     return Done{};

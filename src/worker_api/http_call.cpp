@@ -7,20 +7,6 @@
 
 namespace arcade::worker_api::detail {
 
-std::string encode_path_segment(std::string_view segment) {
-    std::string out;
-    out.reserve(segment.size());
-    for (unsigned char c : segment) {
-        bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                          c == '.' || c == '_' || c == '~';
-        if (unreserved)
-            out.push_back(static_cast<char>(c));
-        else
-            out += fmt::format("%{:02X}", c);
-    }
-    return out;
-}
-
 http::Request make_request(const ClientConfig& config, const Call& call, std::string authorization) {
     http::Request req;
     req.method = call.method;

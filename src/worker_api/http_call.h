@@ -20,10 +20,6 @@ struct Call {
     std::string url;
 };
 
-// Percent-encodes everything but RFC 3986 unreserved characters, so an id
-// can never change the path it is placed in.
-std::string encode_path_segment(std::string_view segment);
-
 // The request for `call` with the config's timeouts, cancel flag and the
 // given Authorization value, plus `Accept: application/json`.
 http::Request make_request(const ClientConfig& config, const Call& call, std::string authorization);

@@ -5,47 +5,11 @@
 #include <set>
 #include <string>
 
-#include "cli/auth_commands.h"
+#include "cli/login_callback.h"
+#include "core/terminal_text.h"
 
 namespace auth = arcade::cli::auth;
 using Outcome = auth::CallbackVerdict::Outcome;
-
-TEST_CASE("percent_decode decodes escapes and plus signs, keeping malformed escapes", "[auth]") {
-    auto [in, want] = GENERATE(table<std::string, std::string>({
-        {"plain", "plain"},
-        {"a%40b.c", "a@b.c"},
-        {"%2B%2b", "++"},
-        {"two+words", "two words"},
-        {"%zz", "%zz"},
-        {"100%", "100%"},
-        {"%4", "%4"},
-        {"%e2%82%ac", "\xe2\x82\xac"},
-        {"%00x", std::string("\0x", 2)},
-        {"", ""},
-    }));
-    CHECK(auth::percent_decode(in) == want);
-}
-
-TEST_CASE("percent_encode keeps unreserved characters and round-trips through decode", "[auth]") {
-    CHECK(auth::percent_encode("http://localhost:9905/callback") == "http%3A%2F%2Flocalhost%3A9905%2Fcallback");
-    CHECK(auth::percent_encode("aZ09-._~") == "aZ09-._~");
-    CHECK(auth::percent_encode("a b+c&d=e") == "a%20b%2Bc%26d%3De");
-    std::string all;
-    for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
-    CHECK(auth::percent_decode(auth::percent_encode(all)) == all);
-}
-
-TEST_CASE("parse_query splits, decodes and keeps the first of repeated keys", "[auth]") {
-    auto q = auth::parse_query("state=s%3D1&api_key=k+1&&email=a%40b.c&flag&state=second");
-    CHECK(q.size() == 4);
-    CHECK(q["state"] == "s=1");
-    CHECK(q["api_key"] == "k 1");
-    CHECK(q["email"] == "a@b.c");
-    CHECK(q["flag"].empty());
-    CHECK(auth::parse_query("").empty());
-    CHECK(auth::parse_query("&&&").empty());
-    CHECK(auth::parse_query("%73tate=x").at("state") == "x");
-}
 
 TEST_CASE("constant_time_equal compares exactly, whatever the lengths", "[auth]") {
     CHECK(auth::constant_time_equal("abc", "abc"));
@@ -64,20 +28,6 @@ TEST_CASE("the login URL carries the encoded callback and the state", "[auth]") 
     CHECK(auth::login_url("https://cloud.arcade.dev", "http://localhost:9905/callback", "abc-_") ==
           "https://cloud.arcade.dev/api/v1/auth/cli_login?callback_uri=http%3A%2F%2Flocalhost%3A9905%2Fcallback"
           "&state=abc-_");
-}
-
-TEST_CASE("cloud_url_for_host accepts URLs and bare hosts", "[auth]") {
-    auto [in, want] = GENERATE(table<std::string, std::string>({
-        {"https://cloud.arcade.dev/", "https://cloud.arcade.dev"},
-        {"http://127.0.0.1:8123", "http://127.0.0.1:8123"},
-        {"cloud.arcade.dev", "https://cloud.arcade.dev"},
-        {"localhost", "http://localhost"},
-        {"localhost:9099", "http://localhost:9099"},
-        {"127.0.0.1:9099", "http://127.0.0.1:9099"},
-        {"[::1]:9099", "http://[::1]:9099"},
-        {"example.com:8443", "https://example.com:8443"},
-    }));
-    CHECK(auth::cloud_url_for_host(in) == want);
 }
 
 TEST_CASE("random_state is 43 URL-safe characters and differs every time", "[auth]") {
@@ -165,9 +115,9 @@ TEST_CASE("judge_callback accepts only the expected state with both fields", "[a
 }
 
 TEST_CASE("text from the callback is neutralised before a terminal or a page shows it", "[auth]") {
-    CHECK(auth::printable("a@b.c") == "a@b.c");
-    CHECK(auth::printable("evil\x1b]0;title\x07\r\n") == "evil?]0;title???");
-    CHECK(auth::printable("x\xc2\x9b" "31m") == "x?31m");
-    CHECK(auth::printable("caf\xc3\xa9") == "caf\xc3\xa9");
+    CHECK(arcade::terminal_safe("a@b.c") == "a@b.c");
+    CHECK(arcade::terminal_safe("evil\x1b]0;title\x07\r\n") == "evil?]0;title???");
+    CHECK(arcade::terminal_safe("x\xc2\x9b" "31m") == "x?31m");
+    CHECK(arcade::terminal_safe("caf\xc3\xa9") == "caf\xc3\xa9");
     CHECK(auth::html_escape("<b>\"it's\" & </b>") == "&lt;b&gt;&quot;it&#39;s&quot; &amp; &lt;/b&gt;");
 }

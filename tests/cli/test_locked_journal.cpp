@@ -52,6 +52,7 @@ TEST_CASE("commands run while another process holds the journal locked for 10 s 
     std::vector<std::chrono::milliseconds> took;
     {
         SQLite::Database other((a.dir() / "usage.db").string(), SQLite::OPEN_READWRITE);
+        other.setBusyTimeout(5000);  // a shipper may be finishing
         other.exec("BEGIN IMMEDIATE");
         const auto locked_at = std::chrono::steady_clock::now();
         for (int i = 0; i < kCommands; ++i) {
@@ -122,6 +123,7 @@ TEST_CASE("crash loop: SIGKILL while setting aside or folding in loses nothing a
         {
             // A kill anywhere in the wait, the set-aside write or after it.
             SQLite::Database other((a.dir() / "usage.db").string(), SQLite::OPEN_READWRITE);
+            other.setBusyTimeout(5000);  // a shipper or the last fold may be finishing
             other.exec("BEGIN IMMEDIATE");
             run_and_kill(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 400)(rng)));
             run_and_kill(std::chrono::milliseconds(std::uniform_int_distribution<int>(200, 400)(rng)));

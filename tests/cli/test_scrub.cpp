@@ -97,9 +97,4 @@ TEST_CASE("the tracking decision follows the environment and the build key", "[c
         env.set("DO_NOT_TRACK", "1");
         CHECK(arcade::shipper::decide_tracking(env, false, JournalFacts{"x", true}).why == TrackingReason::do_not_track);
     }
-    SECTION("defaults") {
-        auto d = arcade::shipper::decide_tracking(env);
-        CHECK(d.posthog_host == "https://us.i.posthog.com");
-        CHECK(d.cloud_url == "https://cloud.arcade.dev");
-    }
 }

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -311,4 +312,57 @@ TEST_CASE("e2e: a logs status error is clear", "[worker_api]") {
     CHECK(r.exit_code == 1);
     CHECK(has_line(r.err, "Could not stream logs for worker 'w1': Arcade Cloud returned 403 Forbidden: forbidden (GET " +
                               arcade.cloud.url() + "/api/v1/workers/logs/w1)"));
+}
+
+TEST_CASE("e2e: a server's control characters, C1 included, never reach the terminal", "[worker_api]") {
+    Arcade arcade;
+    // U+009B in UTF-8 is CSI to terminals that obey C1 controls.
+    const std::string csi = "\xc2\x9b";
+    arcade.engine.set_workers({worker("evil" + csi + "31m", "https://e.dev" + csi + "2J", {"Kit" + csi + "1m"})});
+
+    SECTION("worker list") {
+        auto r = arcade.run({"worker", "list"});
+        REQUIRE(r.exit_code == 0);
+        CHECK(r.out.find(csi) == std::string::npos);
+        CHECK(r.out.find("evil?31m") != std::string::npos);
+        CHECK(r.out.find("https://e.dev?2J") != std::string::npos);
+        CHECK(r.out.find("Kit?1m") != std::string::npos);
+    }
+    SECTION("an Engine error message") {
+        arcade.engine.inject("GET", "/v1/workers", 500, R"({"message":"nope)" + csi + R"(31m"})");
+        auto r = arcade.run({"worker", "list"});
+        CHECK(r.exit_code == 1);
+        CHECK(r.err.find(csi) == std::string::npos);
+        CHECK(r.err.find("Internal Server Error: nope 31m") != std::string::npos);
+    }
+    SECTION("worker logs, whose lines keep their tabs") {
+        arcade.cloud.set_log_script(
+            SseScript{{{"data: a\tb" + csi + "31m\x1b[2J\x07\n\ndata: [DONE]\n\n", 0ms}}, SseEnd::hang});
+        auto r = arcade.run({"worker", "logs", "w1"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == "a\tb?31m?[2J?\n");
+    }
+}
+
+TEST_CASE("e2e: login and worker reach a local Arcade Cloud on the same port", "[worker_api]") {
+    Arcade arcade;
+    const std::string configured = GENERATE(as<std::string>{}, "http://localhost", "localhost");
+    INFO("ARCADE_CLOUD_URL=" << configured);
+    arcade.env["ARCADE_CLOUD_URL"] = configured;
+    // The Python CLI's `arcade login --host localhost` goes to port 8000.
+    const std::string cloud = "http://localhost:8000";
+
+    auto list = arcade.run({"worker", "list"});
+    CHECK(list.err.find("Arcade Cloud at " + cloud + "/api/v1/workers") != std::string::npos);
+
+    std::filesystem::remove(arcade.dir.config_dir() / "credentials.yaml");
+    arcade.env["BROWSER"] = "true";
+    int callback_port = 0;
+    {
+        FakeEngine probe;  // a free port: bound, then released
+        callback_port = probe.port();
+    }
+    auto login = arcade.run({"login", "--port", std::to_string(callback_port), "--timeout", "1"});
+    CHECK(login.exit_code == 1);
+    CHECK(login.out.find("  " + cloud + "/api/v1/auth/cli_login?") != std::string::npos);
 }

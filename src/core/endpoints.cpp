@@ -1,14 +1,32 @@
-#include "worker_api/base_url.h"
-
-#include <fmt/format.h>
+#include "core/endpoints.h"
 
 #include <algorithm>
 #include <charconv>
-#include <string_view>
 
-namespace arcade::worker_api {
+namespace arcade {
 
 namespace {
+
+// What differs between the services; everything else is one rule.
+struct ServiceRule {
+    std::string_view name;
+    std::string_view variable;
+    std::string_view default_url;
+    std::optional<int> loopback_port;
+    bool loopback_written_localhost;
+};
+
+ServiceRule rule_for(Service service) {
+    switch (service) {
+        case Service::cloud:
+            return {"Arcade Cloud", "ARCADE_CLOUD_URL", "https://cloud.arcade.dev", kLocalCloudDefaultPort, false};
+        case Service::engine:
+            return {"Arcade Engine", "ARCADE_ENGINE_URL", "https://api.arcade.dev", kLocalEngineDefaultPort, true};
+        case Service::posthog:
+            return {"PostHog", "ARCADE_USAGE_POSTHOG_HOST", "https://us.i.posthog.com", std::nullopt, false};
+    }
+    return {};
+}
 
 std::string ascii_lower(std::string_view s) {
     std::string out(s);
@@ -57,10 +75,25 @@ bool valid_path(std::string_view path) {
     });
 }
 
+// `host` as written in a URL (lower case, IPv6 in brackets).
+bool is_loopback(std::string_view host) {
+    return host == "localhost" || host == "127.0.0.1" || host == "0.0.0.0" || host == "[::1]";
+}
+
 }  // namespace
 
-std::optional<std::string> resolve_base_url(const HostOptions& opts, std::optional<int> localhost_default_port) {
-    std::string_view rest = trim(opts.host);
+std::string_view service_name(Service service) { return rule_for(service).name; }
+
+std::string_view service_variable(Service service) { return rule_for(service).variable; }
+
+std::string configured_host(Service service, const Environ& env) {
+    const ServiceRule rule = rule_for(service);
+    return env.get_or(rule.variable, rule.default_url);
+}
+
+std::optional<std::string> resolve_endpoint(Service service, const EndpointRequest& request) {
+    const ServiceRule rule = rule_for(service);
+    std::string_view rest = trim(request.host);
     if (rest.empty()) return std::nullopt;
 
     std::optional<bool> scheme_tls;
@@ -98,7 +131,7 @@ std::optional<std::string> resolve_base_url(const HostOptions& opts, std::option
     } else if (std::count(authority.begin(), authority.end(), ':') > 1) {
         // A bare IPv6 literal such as `::1`: it cannot carry a port.
         if (!valid_ipv6(authority)) return std::nullopt;
-        host = fmt::format("[{}]", ascii_lower(authority));
+        host = "[" + ascii_lower(authority) + "]";
     } else {
         auto colon = authority.find(':');
         std::string_view name = authority.substr(0, colon);
@@ -108,30 +141,38 @@ std::optional<std::string> resolve_base_url(const HostOptions& opts, std::option
             return std::nullopt;
     }
 
-    if (host == "127.0.0.1" || host == "0.0.0.0") host = "localhost";
-    const bool is_localhost = host == "localhost";
+    const bool loopback = is_loopback(host);
+    if (loopback && rule.loopback_written_localhost && host != "[::1]") host = "localhost";
 
     bool tls = false;
-    if (opts.force_no_tls)
+    if (request.force_no_tls)
         tls = false;
-    else if (opts.force_tls)
+    else if (request.force_tls)
         tls = true;
     else if (scheme_tls)
         tls = *scheme_tls;
     else
-        tls = !is_localhost;
+        tls = !loopback;
 
     std::optional<int> port = host_port;
-    if (!port && opts.port) {
-        if (!valid_port(*opts.port)) return std::nullopt;
-        port = opts.port;
+    if (!port && request.port) {
+        if (!valid_port(*request.port)) return std::nullopt;
+        port = request.port;
     }
-    if (!port && is_localhost) port = localhost_default_port;
+    if (!port && loopback) port = rule.loopback_port;
 
-    std::string url = fmt::format("{}://{}", tls ? "https" : "http", host);
-    if (port) url += fmt::format(":{}", *port);
+    std::string url = (tls ? "https://" : "http://") + host;
+    if (port) url += ":" + std::to_string(*port);
     url += path;
     return url;
 }
 
-}  // namespace arcade::worker_api
+Endpoints endpoints_from_env(const Environ& env) {
+    auto resolve = [&](Service service) {
+        return resolve_endpoint(service, EndpointRequest{configured_host(service, env), {}, false, false})
+            .value_or(std::string());
+    };
+    return Endpoints{resolve(Service::cloud), resolve(Service::engine), resolve(Service::posthog)};
+}
+
+}  // namespace arcade

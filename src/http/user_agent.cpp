@@ -1,9 +1,8 @@
-#include "worker_api/client_config.h"
-
 #include "core/build_info.h"
+#include "http/transport.h"
 
-namespace arcade::worker_api {
+namespace arcade::http {
 
 std::string user_agent() { return std::string(build::kLibName) + "/" + build::kVersion; }
 
-}  // namespace arcade::worker_api
+}  // namespace arcade::http

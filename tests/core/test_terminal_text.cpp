@@ -1,0 +1,32 @@
+// core/terminal_text: what may reach a terminal from a server or a file.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "core/terminal_text.h"
+
+TEST_CASE("terminal_safe and terminal_safe_lines replace every terminal control", "[core]") {
+    auto [in, line, lines] = GENERATE(table<std::string, std::string, std::string>({
+        {"a@b.c", "a@b.c", "a@b.c"},
+        {"caf\xc3\xa9 \xe2\x9c\x93", "caf\xc3\xa9 \xe2\x9c\x93", "caf\xc3\xa9 \xe2\x9c\x93"},
+        {"evil\x1b]0;title\x07", "evil?]0;title?", "evil?]0;title?"},
+        {"a\r\nb\tc", "a??b?c", "a?\nb\tc"},
+        {"del\x7f", "del?", "del?"},
+        {"csi\xc2\x9b" "31m", "csi?31m", "csi?31m"},
+        {"c1 \xc2\x80 \xc2\x9f", "c1 ? ?", "c1 ? ?"},
+        {"latin \xc2\xa0 nbsp", "latin \xc2\xa0 nbsp", "latin \xc2\xa0 nbsp"},
+        {"cut \xc2", "cut \xc2", "cut \xc2"},
+        {std::string("nul\0x", 5), "nul?x", "nul?x"},
+    }));
+    CHECK(arcade::terminal_safe(in) == line);
+    CHECK(arcade::terminal_safe_lines(in) == lines);
+}
+
+TEST_CASE("terminal_control_length measures the control at the start", "[core]") {
+    CHECK(arcade::terminal_control_length("") == 0);
+    CHECK(arcade::terminal_control_length("x\x1b") == 0);
+    CHECK(arcade::terminal_control_length("\x1b[") == 1);
+    CHECK(arcade::terminal_control_length("\n") == 1);
+    CHECK(arcade::terminal_control_length("\xc2\x9b") == 2);
+    CHECK(arcade::terminal_control_length("\xc2\xa0") == 0);
+}
