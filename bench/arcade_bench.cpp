@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <SQLiteCpp/SQLiteCpp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -282,6 +284,21 @@ void cli_costs(const std::string& arcade, const std::string& floor, int runs) {
         auto env = base_env(work.path(), sink.url());
         auto p = paired_runs(arcade, env, std::min(runs, 60), {"--version"}, work.path() / ".arcade", true);
         print_paired("online, one command at a time (append + a detached shipper spawn every run)", p);
+    }
+    {
+        // SPEC §7: another process holds the journal's write lock (a sqlite3
+        // shell inside a transaction). Each tracked run waits the command's
+        // 250 ms, then sets its event aside in a file of its own.
+        testing::TempDir work;
+        auto env = base_env(work.path(), "http://127.0.0.1:9");
+        run_timed({arcade, "--version"}, env);
+        wait_idle(work.path() / ".arcade");
+        SQLite::Database other((work.path() / ".arcade" / "usage.db").string(), SQLite::OPEN_READWRITE);
+        other.setBusyTimeout(5000);
+        other.exec("BEGIN IMMEDIATE");
+        auto p = paired_runs(arcade, env, std::min(runs, 40), {"--version"}, work.path() / ".arcade");
+        other.exec("COMMIT");
+        print_paired("journal locked by another process (wait 250 ms, then the event set aside)", p);
     }
     {
         // The floor: a minimal process appending one row to a one-table WAL
