@@ -12,6 +12,7 @@
 #include "core/paths.h"
 #include "core/spawn.h"
 #include "shipper/tracking_config.h"
+#include "store/set_aside.h"
 #include "store/ship_lock.h"
 
 namespace arcade::shipper {
@@ -73,7 +74,7 @@ ShipOutcome ship(const Runtime& runtime, const ShipOptions& options) {
         while (!out.report.failed && !out.report.out_of_time && options.linger > std::chrono::milliseconds(0) &&
                clock.monotonic() < std::min(linger_until, cfg.deadline - std::chrono::seconds(1))) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            if (journal.last_seq() <= out.report.final_scan_top) continue;
+            if (journal.last_seq() <= out.report.final_scan_top && store::count_set_aside(*paths) == 0) continue;
             DrainReport more = drain(journal, *transport, clock, cfg);
             more.delivered += out.report.delivered;
             more.dead += out.report.dead;
@@ -88,7 +89,8 @@ ShipOutcome ship(const Runtime& runtime, const ShipOptions& options) {
         // whatever arrived after our last scan, or what we had no time for,
         // needs a successor (unless a failure put a backoff in force).
         if (!out.report.failed)
-            out.successor_needed = out.report.out_of_time || journal.last_seq() > out.report.final_scan_top;
+            out.successor_needed = out.report.out_of_time || journal.last_seq() > out.report.final_scan_top ||
+                                   store::count_set_aside(*paths) > 0;
     } catch (const std::exception& e) {
         out.status = ShipOutcome::Status::journal_unusable;
         out.reason = e.what();

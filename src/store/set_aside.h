@@ -43,7 +43,7 @@ std::vector<SetAsideEvent> read_set_aside(const ConfigPaths& paths);
 // Removes these files, and the folder when it is left empty. Never throws.
 void remove_set_aside(const ConfigPaths& paths, const std::vector<std::string>& files);
 
-// How many events are set aside. Never throws.
+// How many events are set aside (files a fold would take). Never throws.
 std::int64_t count_set_aside(const ConfigPaths& paths);
 
 // Removes every set-aside event and the folder (usage purge). Never throws.

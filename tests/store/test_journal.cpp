@@ -634,8 +634,10 @@ TEST_CASE("set-aside files are never written through a symlink, and strangers in
         REQUIRE(::mkfifo((dir / "0000000000000-fifo.json").c_str(), 0600) == 0);
         std::filesystem::create_symlink("/etc/passwd", dir / "0000000000001-link.json");
         std::ofstream(dir / "0000000000002-junk.json") << "not json";
+        CHECK(store::count_set_aside(f.paths) == 1);
         CHECK(j->fold_set_aside() == 1);
         CHECK(files_in(dir).size() == 3);
+        CHECK(store::count_set_aside(f.paths) == 0);
     }
 }
 
