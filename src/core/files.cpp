@@ -11,8 +11,24 @@
 namespace arcade {
 
 ReadResult read_file_nofollow(const std::filesystem::path& path, std::size_t max_bytes) {
+    return read_file_nofollow_at(AT_FDCWD, path.c_str(), max_bytes);
+}
+
+bool write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+ReadResult read_file_nofollow_at(int dir_fd, const char* name, std::size_t max_bytes) {
     ReadResult result;
-    int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    int fd = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         result.status = (errno == ENOENT || errno == ENOTDIR) ? ReadStatus::missing
                         : errno == ELOOP                      ? ReadStatus::not_regular
@@ -89,16 +105,7 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::write(std::string_view data) {
-    if (!ok()) return;
-    while (!data.empty()) {
-        ssize_t n = ::write(fd_, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            failed_ = true;
-            return;
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
+    if (ok() && !write_all(fd_, data)) failed_ = true;
 }
 
 bool AtomicFile::commit() {

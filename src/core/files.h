@@ -21,6 +21,11 @@ struct ReadResult {
 // Reads a regular file without following a symlink at `path` (O_NOFOLLOW);
 // refuses files larger than `max_bytes`. Never throws.
 ReadResult read_file_nofollow(const std::filesystem::path& path, std::size_t max_bytes);
+// The same for `name` relative to the open directory `dir_fd` (or AT_FDCWD).
+ReadResult read_file_nofollow_at(int dir_fd, const char* name, std::size_t max_bytes);
+
+// Writes all of `data` to `fd`, retrying after signals. False on an error.
+bool write_all(int fd, std::string_view data);
 
 // Makes `dir` (and missing parents) exist as a directory; a new one is 0700.
 // Returns false (never throws) when it cannot, e.g. the path is a file.

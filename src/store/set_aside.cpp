@@ -13,6 +13,9 @@
 #include <chrono>
 #include <ctime>
 
+#include "core/files.h"
+#include "core/unique_fd.h"
+
 namespace arcade::store {
 namespace {
 
@@ -42,13 +45,6 @@ int open_dir(const ConfigPaths& paths, bool create) {
     }
     return -1;
 }
-
-struct DirFd {
-    int fd;
-    ~DirFd() {
-        if (fd >= 0) ::close(fd);
-    }
-};
 
 bool is_event_name(const std::string& name) {
     return name.size() > 5 && name.front() != '.' && name.compare(name.size() - 5, 5, kSuffix) == 0;
@@ -102,25 +98,6 @@ std::optional<StoredEvent> decode(const std::string& text) {
     return row;
 }
 
-std::optional<std::string> read_at(int dir, const std::string& name) {
-    int fd = ::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) return std::nullopt;
-    DirFd file{fd};
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<std::size_t>(st.st_size) > kMaxFileBytes)
-        return std::nullopt;
-    std::string data(static_cast<std::size_t>(st.st_size), '\0');
-    std::size_t used = 0;
-    while (used < data.size()) {
-        ssize_t n = ::read(fd, data.data() + used, data.size() - used);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        used += static_cast<std::size_t>(n);
-    }
-    data.resize(used);
-    return data;
-}
-
 std::vector<std::string> list(int dir_fd) {
     std::vector<std::string> names;
     int fd = ::dup(dir_fd);
@@ -144,53 +121,46 @@ std::vector<std::string> list(int dir_fd) {
 std::filesystem::path set_aside_dir(const ConfigPaths& paths) { return paths.dir / "usage.aside"; }
 
 bool set_aside(const ConfigPaths& paths, const StoredEvent& row) {
-    DirFd dir{open_dir(paths, true)};
-    if (dir.fd < 0) return false;
+    UniqueFd dir(open_dir(paths, true));
+    if (!dir.valid()) return false;
     char stamp[32];
     std::snprintf(stamp, sizeof stamp, "%013lld", static_cast<long long>(std::max<std::int64_t>(0, row.created_ms)));
     const std::string name = std::string(stamp) + "-" + row.uuid + kSuffix;
     const std::string temp = "." + name + ".tmp";
-    int fd = ::openat(dir.fd, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = ::openat(dir.get(), temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return false;
-    const std::string data = encode(row);
-    std::size_t done = 0;
-    while (done < data.size()) {
-        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        done += static_cast<std::size_t>(n);
-    }
-    bool ok = ::close(fd) == 0 && done == data.size();
+    bool ok = write_all(fd, encode(row));
+    ok = ::close(fd) == 0 && ok;
     // rename replaces whatever is at the final name (a planted symlink
     // included) instead of writing through it.
-    ok = ok && ::renameat(dir.fd, temp.c_str(), dir.fd, name.c_str()) == 0;
-    if (!ok) ::unlinkat(dir.fd, temp.c_str(), 0);
+    ok = ok && ::renameat(dir.get(), temp.c_str(), dir.get(), name.c_str()) == 0;
+    if (!ok) ::unlinkat(dir.get(), temp.c_str(), 0);
     return ok;
 }
 
 std::vector<SetAsideEvent> read_set_aside(const ConfigPaths& paths) {
     std::vector<SetAsideEvent> out;
-    DirFd dir{open_dir(paths, false)};
-    if (dir.fd < 0) return out;
-    for (const auto& name : list(dir.fd)) {
+    UniqueFd dir(open_dir(paths, false));
+    if (!dir.valid()) return out;
+    for (const auto& name : list(dir.get())) {
         if (!is_event_name(name)) continue;
-        auto text = read_at(dir.fd, name);
-        if (!text) continue;
-        if (auto row = decode(*text)) out.push_back(SetAsideEvent{name, std::move(*row)});
+        auto file = read_file_nofollow_at(dir.get(), name.c_str(), kMaxFileBytes);
+        if (file.status != ReadStatus::ok) continue;
+        if (auto row = decode(file.data)) out.push_back(SetAsideEvent{name, std::move(*row)});
     }
     return out;
 }
 
 void remove_set_aside(const ConfigPaths& paths, const std::vector<std::string>& files) {
-    DirFd dir{open_dir(paths, false)};
-    if (dir.fd < 0) return;
-    for (const auto& name : files) ::unlinkat(dir.fd, name.c_str(), 0);
+    UniqueFd dir(open_dir(paths, false));
+    if (!dir.valid()) return;
+    for (const auto& name : files) ::unlinkat(dir.get(), name.c_str(), 0);
     const auto stale_before = std::time(nullptr) - kStaleTemp.count();
-    for (const auto& name : list(dir.fd)) {
+    for (const auto& name : list(dir.get())) {
         struct stat st {};
-        if (name.front() == '.' && ::fstatat(dir.fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        if (name.front() == '.' && ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
             st.st_mtime < stale_before)
-            ::unlinkat(dir.fd, name.c_str(), 0);
+            ::unlinkat(dir.get(), name.c_str(), 0);
     }
     ::rmdir(set_aside_dir(paths).c_str());  // only when empty; a writer may have just added one
 }
@@ -202,9 +172,9 @@ std::int64_t count_set_aside(const ConfigPaths& paths) {
 }
 
 void purge_set_aside(const ConfigPaths& paths) {
-    DirFd dir{open_dir(paths, false)};
-    if (dir.fd < 0) return;
-    for (const auto& name : list(dir.fd)) ::unlinkat(dir.fd, name.c_str(), 0);
+    UniqueFd dir(open_dir(paths, false));
+    if (!dir.valid()) return;
+    for (const auto& name : list(dir.get())) ::unlinkat(dir.get(), name.c_str(), 0);
     ::rmdir(set_aside_dir(paths).c_str());
 }
 
