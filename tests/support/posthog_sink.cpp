@@ -4,7 +4,6 @@
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#include <zlib.h>
 
 #include <netinet/in.h>
 #include <pthread.h>
@@ -22,6 +21,8 @@
 #include <stdexcept>
 #include <thread>
 #include <utility>
+
+#include "support/gzip_body.h"
 
 namespace arcade::testing {
 namespace {
@@ -56,11 +57,6 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-bool has_gzip_magic(std::string_view body) {
-  return body.size() >= 2 && static_cast<unsigned char>(body[0]) == 0x1f &&
-         static_cast<unsigned char>(body[1]) == 0x8b;
-}
-
 // The canonical 8-4-4-4-12 hex form, which is what PostHog SDKs send.
 bool is_uuid(std::string_view text) {
   if (text.size() != 36) return false;
@@ -73,28 +69,18 @@ bool is_uuid(std::string_view text) {
   return true;
 }
 
-// Inflates one gzip member (16 + MAX_WBITS accepts the gzip wrapper only).
-Verdict gunzip(std::string_view in, std::string &out) {
-  z_stream stream{};
-  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) return {500, "zlib failed to initialise"};
-  const std::unique_ptr<z_stream, int (*)(z_stream *)> guard(&stream, inflateEnd);
-  stream.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(in.data()));
-  stream.avail_in = static_cast<uInt>(in.size());
-  char chunk[64 * 1024];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    stream.next_out = reinterpret_cast<Bytef *>(chunk);
-    stream.avail_out = sizeof chunk;
-    rc = inflate(&stream, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) return {400, "body is not valid gzip"};
-    out.append(chunk, sizeof chunk - stream.avail_out);
-    if (out.size() > kMaxBodyBytes) return {413, "decoded body is larger than 20 MiB"};
-    if (rc == Z_OK && stream.avail_in == 0 && stream.avail_out != 0) {
-      return {400, "gzip stream is truncated"};
-    }
+// PostHog's answer to a gzip body it cannot decode.
+Verdict gunzip_verdict(std::string_view in, std::string &out) {
+  Gunzipped g = gunzip(in, kMaxBodyBytes);
+  out = std::move(g.text);
+  switch (g.problem) {
+    case GzipProblem::none: return {};
+    case GzipProblem::invalid: return {400, "body is not valid gzip"};
+    case GzipProblem::truncated: return {400, "gzip stream is truncated"};
+    case GzipProblem::trailing_data: return {400, "data after the end of the gzip stream"};
+    case GzipProblem::too_large: return {413, "decoded body is larger than 20 MiB"};
   }
-  if (stream.avail_in != 0) return {400, "data after the end of the gzip stream"};
-  return {};
+  return {400, "body is not valid gzip"};
 }
 
 std::string compact_json(const rapidjson::Value &value) {
@@ -142,7 +128,7 @@ Verdict judge(std::string_view body, const std::string &required_key, ReceivedRe
   if (body.size() > kMaxBodyBytes) return {413, "body is larger than 20 MiB"};
   std::string decoded;
   if (record.gzip_header || record.gzip_body) {
-    if (auto verdict = gunzip(body, decoded); !is_2xx(verdict.status)) return verdict;
+    if (auto verdict = gunzip_verdict(body, decoded); !is_2xx(verdict.status)) return verdict;
     body = decoded;
   }
 

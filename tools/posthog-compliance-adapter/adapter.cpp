@@ -5,7 +5,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <stdlib.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <cerrno>
@@ -25,6 +24,7 @@
 #include "core/time_format.h"
 #include "shipper/drain.h"
 #include "store/journal.h"
+#include "support/gzip_body.h"
 
 namespace arcade::compliance {
 namespace {
@@ -132,33 +132,14 @@ struct RequestRecord {
     std::vector<std::string> uuids;
 };
 
-std::optional<std::string> gunzip(std::string_view in) {
-    z_stream zs{};
-    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return std::nullopt;
-    const std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&zs, inflateEnd);
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    zs.avail_in = static_cast<uInt>(in.size());
-    std::string out;
-    char chunk[16384];
-    for (;;) {
-        zs.next_out = reinterpret_cast<Bytef*>(chunk);
-        zs.avail_out = sizeof chunk;
-        int rc = inflate(&zs, Z_NO_FLUSH);
-        if (rc != Z_OK && rc != Z_STREAM_END) return std::nullopt;
-        out.append(chunk, sizeof chunk - zs.avail_out);
-        if (out.size() > kMaxDecodedBatchBytes) return std::nullopt;
-        if (rc == Z_STREAM_END) return out;
-    }
-}
-
 // Lists the uuids of a /batch/ body (gzip or plain); leaves `rec` untouched
 // when the body is not a batch, so a foreign request shows as zero events.
 void describe_batch(std::string_view body, RequestRecord& rec) {
-    std::optional<std::string> inflated;
-    if (body.size() >= 2 && static_cast<unsigned char>(body[0]) == 0x1f && static_cast<unsigned char>(body[1]) == 0x8b) {
-        inflated = gunzip(body);
-        if (!inflated) return;
-        body = *inflated;
+    testing::Gunzipped inflated;
+    if (testing::has_gzip_magic(body)) {
+        inflated = testing::gunzip(body, kMaxDecodedBatchBytes);
+        if (!inflated.ok()) return;
+        body = inflated.text;
     }
     rapidjson::Document doc;
     doc.Parse(body.data(), body.size());
