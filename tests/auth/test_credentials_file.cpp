@@ -11,7 +11,7 @@
 
 #include "auth_harness.h"
 #include "core/credentials.h"
-#include "fake_cloud.h"
+#include "support/fake_arcade.h"
 #include "support/posthog_sink.h"
 
 using arcade::testing::FakeCloud;

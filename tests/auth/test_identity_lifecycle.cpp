@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "auth_harness.h"
-#include "fake_cloud.h"
+#include "support/fake_arcade.h"
 #include "support/posthog_sink.h"
 
 using namespace std::chrono_literals;

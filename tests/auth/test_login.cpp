@@ -14,7 +14,7 @@
 
 #include "auth_harness.h"
 #include "core/credentials.h"
-#include "fake_cloud.h"
+#include "support/fake_arcade.h"
 #include "support/posthog_sink.h"
 
 using namespace std::chrono_literals;

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "fake_arcade.h"
+#include "support/fake_arcade.h"
 #include "http/transport.h"
 #include "worker_api/cloud_client.h"
 #include "worker_api/engine_client.h"
@@ -17,16 +17,16 @@
 using namespace arcade;
 using namespace arcade::worker_api;
 using namespace std::chrono_literals;
-using arcade::test::FakeCloud;
-using arcade::test::FakeEngine;
-using arcade::test::FakeEngineWorker;
-using arcade::test::kTestApiKey;
-using arcade::test::SseEnd;
-using arcade::test::SseScript;
+using arcade::testing::FakeCloud;
+using arcade::testing::FakeEngine;
+using arcade::testing::FakeEngineWorker;
+using arcade::testing::kTestApiKey;
+using arcade::testing::SseEnd;
+using arcade::testing::SseScript;
 
 namespace {
 
-ClientConfig config_for(const test::FakeServer& server, int page_size = 100) {
+ClientConfig config_for(const testing::FakeServer& server, int page_size = 100) {
     ClientConfig c;
     c.base_url = server.url();
     c.api_key = kTestApiKey;

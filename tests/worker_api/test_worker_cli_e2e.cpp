@@ -14,16 +14,16 @@
 #include <string>
 #include <vector>
 
-#include "fake_arcade.h"
+#include "support/fake_arcade.h"
 #include "support/process.h"
 #include "work_dir.h"
 
 using namespace std::chrono_literals;
-using arcade::test::FakeCloud;
-using arcade::test::FakeEngine;
-using arcade::test::FakeEngineWorker;
-using arcade::test::SseEnd;
-using arcade::test::SseScript;
+using arcade::testing::FakeCloud;
+using arcade::testing::FakeEngine;
+using arcade::testing::FakeEngineWorker;
+using arcade::testing::SseEnd;
+using arcade::testing::SseScript;
 using arcade::testing::ChildProcess;
 using arcade::testing::ProcessResult;
 using arcade::testing::ProcessSpec;
@@ -93,7 +93,7 @@ public:
 
     FakeEngine engine;
     FakeCloud cloud;
-    arcade::test::TempWorkDir dir;
+    arcade::testing::TempWorkDir dir;
     std::map<std::string, std::string> env;
 
 private:

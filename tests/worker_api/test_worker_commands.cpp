@@ -15,17 +15,17 @@
 #include "core/credentials.h"
 #include "core/environ.h"
 #include "core/paths.h"
-#include "fake_arcade.h"
+#include "support/fake_arcade.h"
 #include "work_dir.h"
 
 using namespace arcade;
 using namespace std::chrono_literals;
-using arcade::test::FakeCloud;
-using arcade::test::FakeCloudWorker;
-using arcade::test::FakeEngine;
-using arcade::test::FakeEngineWorker;
-using arcade::test::SseEnd;
-using arcade::test::SseScript;
+using arcade::testing::FakeCloud;
+using arcade::testing::FakeCloudWorker;
+using arcade::testing::FakeEngine;
+using arcade::testing::FakeEngineWorker;
+using arcade::testing::SseEnd;
+using arcade::testing::SseScript;
 
 namespace {
 
@@ -92,7 +92,7 @@ public:
         return run(args);
     }
 
-    test::TempWorkDir dir;
+    testing::TempWorkDir dir;
     Environ env;
     cli::WorkerCommandDeps deps;
     bool color = false;
@@ -205,8 +205,8 @@ TEST_CASE("worker list joins every page of the Engine and the Cloud", "[worker_a
             if (p.path == "/v1/workers") offsets.push_back(p.param_int("offset"));
         CHECK(offsets == std::vector<long long>{0, 3, 6});
         CHECK(engine.requests_to("GET", "/v1/workers/same/tools").size() == 2);
-        for (const auto& req : engine.requests()) CHECK(req.authorization == test::kTestApiKey);
-        for (const auto& req : cloud.requests()) CHECK(req.authorization == std::string("Bearer ") + test::kTestApiKey);
+        for (const auto& req : engine.requests()) CHECK(req.authorization == testing::kTestApiKey);
+        for (const auto& req : cloud.requests()) CHECK(req.authorization == std::string("Bearer ") + testing::kTestApiKey);
     }
     SECTION("alias `server` is tracked as worker.list") {
         auto r = h.run({"server", "-h", "127.0.0.1", "-p", std::to_string(engine.port()), "list", "--cloud-host",
@@ -392,7 +392,7 @@ TEST_CASE("worker enable and disable", "[worker_api]") {
     REQUIRE(patches.size() == 2);
     CHECK(patches[0].body == R"({"enabled":true})");
     CHECK(patches[1].body == R"({"enabled":false})");
-    CHECK(patches[0].authorization == test::kTestApiKey);
+    CHECK(patches[0].authorization == testing::kTestApiKey);
 
     auto missing = h.run_against(engine, nullptr, {"enable", "ghost"});
     CHECK(missing.exit_code == 1);
@@ -418,8 +418,8 @@ TEST_CASE("worker rm", "[worker_api]") {
         CHECK(engine.workers().size() == 1);
         auto deletes = cloud.requests_to("DELETE", "/api/v1/workers/w1");
         REQUIRE(deletes.size() == 1);
-        CHECK(deletes[0].authorization == std::string("Bearer ") + test::kTestApiKey);
-        CHECK(engine.requests_to("DELETE", "/v1/workers/w1").at(0).authorization == test::kTestApiKey);
+        CHECK(deletes[0].authorization == std::string("Bearer ") + testing::kTestApiKey);
+        CHECK(engine.requests_to("DELETE", "/v1/workers/w1").at(0).authorization == testing::kTestApiKey);
     }
     SECTION("no deployment: the Python CLI's hint, and the Engine is left alone") {
         auto r = h.run_against(engine, &cloud, {"rm", "w2"});
@@ -483,7 +483,7 @@ TEST_CASE("worker logs", "[worker_api]") {
         CHECK(r.err.empty());
         auto reqs = cloud.requests_to("GET", "/api/v1/workers/logs/w1");
         REQUIRE(reqs.size() == 1);
-        CHECK(reqs[0].authorization == std::string("Bearer ") + test::kTestApiKey);
+        CHECK(reqs[0].authorization == std::string("Bearer ") + testing::kTestApiKey);
     }
     SECTION("an error event fails after what came before") {
         cloud.set_log_script(SseScript{{{"data: one\n\n", 0ms}, {"event: error\ndata: worker crashed\n\n", 50ms}},

@@ -9,7 +9,7 @@
 #include <system_error>
 #include <vector>
 
-namespace arcade::test {
+namespace arcade::testing {
 
 TempWorkDir::TempWorkDir() {
     const char* tmp = std::getenv("TMPDIR");
@@ -37,4 +37,4 @@ void TempWorkDir::write_credentials(const std::string& api_key, const std::strin
     if (!ok) throw std::runtime_error("short write to " + file.string());
 }
 
-}  // namespace arcade::test
+}  // namespace arcade::testing

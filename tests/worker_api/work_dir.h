@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <string>
 
-#include "fake_arcade.h"
+#include "support/fake_arcade.h"
 
-namespace arcade::test {
+namespace arcade::testing {
 
 class TempWorkDir {
 public:
@@ -27,4 +27,4 @@ private:
     std::filesystem::path path_;
 };
 
-}  // namespace arcade::test
+}  // namespace arcade::testing
