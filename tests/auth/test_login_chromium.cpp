@@ -53,7 +53,7 @@ TEST_CASE("login through headless Chromium stores the credentials and links the 
     cloud.set_principal("arc_test_key_one", "principal-one");
     Machine m(sink.url(), cloud.url());
 
-    const auto dir = m.work_dir();
+    const auto dir = m.path();
     const auto wrapper = dir / "chromium-browser.sh";
     {
         std::ofstream s(wrapper);

@@ -61,17 +61,17 @@ TEST_CASE("the shipper is started fully detached", "[shipper]") {
     sink.start();
     Arcade a(sink.url());
     // A descriptor the CLI inherits without close-on-exec: the shipper must not get it.
-    auto leak_path = a.tmp.path() / "inherited-marker";
+    auto leak_path = a.path() / "inherited-marker";
     int leaked = ::open(leak_path.c_str(), O_CREAT | O_RDWR, 0600);
     REQUIRE(leaked >= 0);
-    auto before = shipper_pids(a.tmp.path());
+    auto before = shipper_pids(a.path());
     auto r = a.run({"--version"});
     ::close(leaked);
     CHECK(r.exit_code == 0);
 
     int pid = 0;
     for (int i = 0; i < 200 && pid == 0; ++i) {
-        for (int p : shipper_pids(a.tmp.path()))
+        for (int p : shipper_pids(a.path()))
             if (std::find(before.begin(), before.end(), p) == before.end()) pid = p;
         if (pid == 0) std::this_thread::sleep_for(10ms);
     }
@@ -104,9 +104,9 @@ TEST_CASE("no shipper is spawned while one holds the lock, in debug mode, or wit
     SECTION("debug mode") {
         a.env["ARCADE_USAGE_DEBUG"] = "1";
     }
-    auto before = shipper_pids(a.tmp.path()).size();
+    auto before = shipper_pids(a.path()).size();
     for (int i = 0; i < 5; ++i) a.run({"--version"});
     std::this_thread::sleep_for(200ms);
-    CHECK(shipper_pids(a.tmp.path()).size() == before);
+    CHECK(shipper_pids(a.path()).size() == before);
     CHECK(sink.requests().empty());
 }

@@ -243,18 +243,6 @@ std::string env_path(const char* name) {
     return v ? v : "";
 }
 
-std::map<std::string, std::string> arcade_env(const std::filesystem::path& work_dir, const std::string& posthog_url) {
-    std::map<std::string, std::string> env;
-    env["ARCADE_WORK_DIR"] = work_dir.string();
-    env["HOME"] = work_dir.string();
-    env["PATH"] = "/usr/bin:/bin";
-    env["ARCADE_USAGE_POSTHOG_KEY"] = "phc_test";
-    env["ARCADE_USAGE_POSTHOG_HOST"] = posthog_url.empty() ? "http://127.0.0.1:9" : posthog_url;
-    env["ARCADE_CLOUD_URL"] = "http://127.0.0.1:9";
-    env["ARCADE_ENGINE_URL"] = "http://127.0.0.1:9";
-    return env;
-}
-
 std::string slurp(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     std::ostringstream ss;

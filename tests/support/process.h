@@ -101,15 +101,11 @@ private:
 // A path from the environment variable `name` (set by CTest), or "".
 std::string env_path(const char* name);
 
-// The environment for running `arcade` in `work_dir` with tracking on and
-// PostHog at `posthog_url` (a closed loopback port when empty).
-std::map<std::string, std::string> arcade_env(const std::filesystem::path& work_dir, const std::string& posthog_url = "");
-
 // Waits until no process is left whose environment holds
-// ARCADE_WORK_DIR=`work_dir` (the detached shippers a test's CLI runs
-// started, including a fork that has not exec'd yet); false on timeout.
-// Unlike probing ship.lock this also covers a shipper that has not taken the
-// lock yet, and never takes the lock itself.
+// ARCADE_WORK_DIR=`work_dir` (the CLI runs and the detached shippers they
+// started, including a fork that has not exec'd yet); false on timeout. One
+// half of the tests' idle-wait (support/arcade_home.h: wait_shipper_idle,
+// which is what a test calls); the benchmark uses it alone.
 bool wait_detached_gone(const std::filesystem::path& work_dir,
                         std::chrono::milliseconds timeout = std::chrono::milliseconds(12000));
 

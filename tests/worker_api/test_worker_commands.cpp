@@ -15,8 +15,8 @@
 #include "core/credentials.h"
 #include "core/environ.h"
 #include "core/paths.h"
+#include "support/arcade_home.h"
 #include "support/fake_arcade.h"
-#include "work_dir.h"
 
 using namespace arcade;
 using namespace std::chrono_literals;
@@ -41,9 +41,9 @@ struct CommandResult {
 class Harness {
 public:
     Harness() {
-        dir.write_credentials();
-        env.set("ARCADE_WORK_DIR", dir.path().string());
-        env.set("HOME", dir.path().string());
+        home.write_credentials(testing::kTestApiKey, "a@b.c");
+        env.set("ARCADE_WORK_DIR", home.path().string());
+        env.set("HOME", home.path().string());
         deps.timeouts.connect = 2000ms;
         deps.timeouts.request = 5000ms;
     }
@@ -92,7 +92,7 @@ public:
         return run(args);
     }
 
-    testing::TempWorkDir dir;
+    testing::ArcadeHome home;  // only its directory: the commands run in-process
     Environ env;
     cli::WorkerCommandDeps deps;
     bool color = false;
@@ -356,7 +356,7 @@ TEST_CASE("every worker command needs login", "[worker_api]") {
     FakeEngine engine;
     FakeCloud cloud;
     Harness h;
-    std::filesystem::remove(h.dir.config_dir() / "credentials.yaml");
+    std::filesystem::remove(h.home.config_dir() / "credentials.yaml");
     auto command = GENERATE(as<std::vector<std::string>>{}, std::vector<std::string>{"list"},
                             std::vector<std::string>{"enable", "w1"}, std::vector<std::string>{"disable", "w1"},
                             std::vector<std::string>{"rm", "w1"}, std::vector<std::string>{"logs", "w1"});
