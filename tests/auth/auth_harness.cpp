@@ -93,29 +93,6 @@ Page http_get(const std::string& url, std::chrono::milliseconds timeout) {
     return page;
 }
 
-ReservedPort::ReservedPort(bool shareable) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw std::runtime_error("socket failed");
-    int one = 1;
-    if (shareable) ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        ::close(fd_);
-        throw std::runtime_error("cannot reserve a loopback port");
-    }
-    port_ = ntohs(addr.sin_port);
-}
-
-ReservedPort::~ReservedPort() {
-    if (fd_ >= 0) ::close(fd_);
-}
-
-// ---------------------------------------------------------------------------
-
 Machine::Machine(const std::string& posthog_url, const std::string& cloud_url) : ArcadeHome(posthog_url) {
     env["ARCADE_CLOUD_URL"] = cloud_url;
     browser_url_file_ = path() / "browser-url.txt";

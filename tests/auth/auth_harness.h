@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "support/arcade_home.h"
+#include "support/reserved_port.h"
 
 namespace arcade::testing {
 
@@ -28,25 +29,6 @@ struct Page {
 // GET `url` (http://host:port/path?query, host must resolve to loopback:
 // `localhost` is sent to 127.0.0.1) with a bounded wait. Never throws.
 Page http_get(const std::string& url, std::chrono::milliseconds timeout = std::chrono::seconds(5));
-
-// A port on 127.0.0.1 held by a bound socket that never listens, so
-// connecting to it is refused and no other test picks it meanwhile (tests run
-// in parallel). `shareable` sets SO_REUSEADDR, which lets a process that also
-// sets it (arcade's callback server) bind and listen there; otherwise nobody
-// can (an unreachable service).
-class ReservedPort {
-public:
-    explicit ReservedPort(bool shareable);
-    ~ReservedPort();
-    ReservedPort(const ReservedPort&) = delete;
-    ReservedPort& operator=(const ReservedPort&) = delete;
-    int port() const { return port_; }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
-private:
-    int fd_ = -1;
-    int port_ = 0;
-};
 
 // What one `arcade login` driven by the test-as-browser produced.
 struct LoginRun {

@@ -294,20 +294,7 @@ TEST_CASE("16 processes appending at once lose nothing and never leave usage.jso
             }
         }
     });
-    std::vector<int> pids;
-    for (int p = 0; p < kProcs; ++p) {
-        ProcessSpec spec;
-        spec.argv = {"/bin/sh", "-c", "for i in $(seq " + std::to_string(kRuns) + "); do \"$0\" --version || exit 9; done",
-                     ArcadeHome::arcade_binary()};
-        spec.env = a.env;
-        pids.push_back(start_process(spec));
-    }
-    for (int pid : pids) {
-        int status = 0;
-        ::waitpid(pid, &status, 0);
-        CHECK(WIFEXITED(status));
-        CHECK(WEXITSTATUS(status) == 0);
-    }
+    for (int status : a.run_concurrently(kProcs, kRuns, {"--version"})) CHECK(status == 0);
     done = true;
     reader.join();
     auto s = a.status();

@@ -195,20 +195,7 @@ TEST_CASE("16 concurrent CLIs x 50 runs: every event delivered, never two shippe
 #else
     constexpr int kProcs = 16, kRuns = 50;
 #endif
-    std::vector<int> pids;
-    for (int p = 0; p < kProcs; ++p) {
-        ProcessSpec spec;
-        spec.argv = {"/bin/sh", "-c",
-                     "for i in $(seq " + std::to_string(kRuns) + "); do \"$0\" --version >/dev/null || exit 9; done",
-                     ArcadeHome::arcade_binary()};
-        spec.env = a.env;
-        pids.push_back(start_process(spec));
-    }
-    for (int pid : pids) {
-        int status = 0;
-        ::waitpid(pid, &status, 0);
-        CHECK(WEXITSTATUS(status) == 0);
-    }
+    for (int status : a.run_concurrently(kProcs, kRuns, {"--version"})) CHECK(status == 0);
     const std::size_t expected = 1 + kProcs * kRuns;
     CHECK(sink.wait_for_accepted(expected, 30s));
     std::set<std::string> uuids;

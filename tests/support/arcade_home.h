@@ -65,6 +65,11 @@ public:
     // Starts `arcade args…` in the background.
     std::unique_ptr<ChildProcess> start(const std::vector<std::string>& args) const;
 
+    // Runs `procs` shells at once, each running `arcade args…` `runs` times
+    // in a row and stopping at the first failure (exit 9); returns each
+    // shell's exit status (-1 when a signal ended it).
+    std::vector<int> run_concurrently(int procs, int runs, const std::vector<std::string>& args) const;
+
     // Runs arcade-ship in the foreground; how long it lived and how it ended.
     struct ShipperRun {
         std::chrono::milliseconds lived{0};

@@ -17,6 +17,7 @@
 #include "core/paths.h"
 #include "support/arcade_home.h"
 #include "support/fake_arcade.h"
+#include "support/reserved_port.h"
 
 using namespace arcade;
 using namespace std::chrono_literals;
@@ -136,13 +137,6 @@ std::vector<std::string> row_for(const std::string& table, const std::string& id
         if (!cells.empty() && cells[0] == id) return cells;
     }
     return {};
-}
-
-int closed_port() {
-    FakeEngine probe;
-    int port = probe.port();
-    probe.stop();
-    return port;
 }
 
 }  // namespace
@@ -304,7 +298,8 @@ TEST_CASE("worker list failures", "[worker_api]") {
         CHECK_THAT(r.err, Catch::StartsWith("Could not list workers: Arcade Engine returned 500 Internal Server Error"));
     }
     SECTION("the Engine is not there: the URL tried is named") {
-        h.env.set("ARCADE_ENGINE_URL", "http://127.0.0.1:" + std::to_string(closed_port()));
+        testing::ReservedPort closed(false);
+        h.env.set("ARCADE_ENGINE_URL", "http://127.0.0.1:" + std::to_string(closed.port()));
         auto r = h.run({"worker", "list", "--cloud-host", "127.0.0.1", "--cloud-port", std::to_string(cloud.port())});
         CHECK(r.exit_code == 1);
         CHECK_THAT(r.err, Catch::StartsWith("Could not list workers: could not connect to Arcade Engine at http://localhost:"));
