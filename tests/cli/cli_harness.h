@@ -15,9 +15,11 @@ namespace arcade::testing {
 struct Arcade : ArcadeHome {
     using ArcadeHome::ArcadeHome;
 
-    // `usage status --json --events`, parsed.
-    rapidjson::Document status() const {
-        auto r = run({"usage", "status", "--json", "--events"});
+    // `usage status --json [--events]`, parsed.
+    rapidjson::Document status(bool with_events = true) const {
+        std::vector<std::string> args = {"usage", "status", "--json"};
+        if (with_events) args.push_back("--events");
+        auto r = run(args);
         REQUIRE(r.exit_code == 0);
         rapidjson::Document d;
         d.Parse(r.out.c_str());

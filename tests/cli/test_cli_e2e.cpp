@@ -76,11 +76,7 @@ TEST_CASE("opt-outs write nothing at all", "[cli]") {
     CHECK(r.out == "arcade 0.1.0\n");
     CHECK(r.err.empty());
     CHECK_FALSE(fs::exists(a.config_dir()));
-    auto st = a.run({"usage", "status", "--json"});
-    CHECK(st.exit_code == 0);
-    rapidjson::Document d;
-    d.Parse(st.out.c_str());
-    REQUIRE_FALSE(d.HasParseError());
+    auto d = a.status(false);
     CHECK_FALSE(d["tracking"]["enabled"].GetBool());
     CHECK_FALSE(std::string(d["tracking"]["reason"].GetString()).empty());
     CHECK_FALSE(fs::exists(a.config_dir()));
@@ -205,11 +201,7 @@ TEST_CASE("telemetry trouble never changes a command's status or output", "[cli]
         { std::ofstream(a.config_dir() / "usage.db") << garbage; }
         expect_ok(a.run({"--version"}));
         CHECK(slurp(a.config_dir() / "usage.db") == garbage);
-        auto st = a.run({"usage", "status", "--json"});
-        CHECK(st.exit_code == 0);
-        rapidjson::Document d;
-        d.Parse(st.out.c_str());
-        REQUIRE_FALSE(d.HasParseError());
+        auto d = a.status(false);
         CHECK_FALSE(d["tracking"]["enabled"].GetBool());
         auto purge = a.run({"usage", "purge", "--yes"});
         CHECK(purge.exit_code == 0);

@@ -35,23 +35,7 @@ std::optional<ProcStat> proc_stat(int pid) {
 
 // arcade-ship processes working for `work_dir` (other tests run in parallel
 // and have shippers of their own).
-std::vector<int> shipper_pids(const fs::path& work_dir) {
-    const std::string mine = "ARCADE_WORK_DIR=" + work_dir.string();
-    std::vector<int> out;
-    for (auto& entry : fs::directory_iterator("/proc")) {
-        auto name = entry.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::error_code ec;
-        auto exe = fs::read_symlink(entry.path() / "exe", ec);
-        if (ec || exe.filename() != "arcade-ship") continue;
-        std::ifstream env_file(entry.path() / "environ", std::ios::binary);
-        std::string env((std::istreambuf_iterator<char>(env_file)), std::istreambuf_iterator<char>());
-        std::string needle = mine;
-        needle.push_back('\0');
-        if (env.find(needle) != std::string::npos) out.push_back(std::stoi(name));
-    }
-    return out;
-}
+std::vector<int> shipper_pids(const fs::path& work_dir) { return processes_for_work_dir(work_dir, "arcade-ship"); }
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -100,6 +101,12 @@ private:
 
 // A path from the environment variable `name` (set by CTest), or "".
 std::string env_path(const char* name);
+
+// The processes (this one excepted) whose environment holds
+// ARCADE_WORK_DIR=`work_dir`, only those named `program` (their
+// /proc/<pid>/comm, e.g. "arcade-ship") when it is not empty. Zombies have
+// no environment and are not listed.
+std::vector<int> processes_for_work_dir(const std::filesystem::path& work_dir, std::string_view program = "");
 
 // Waits until no process is left whose environment holds
 // ARCADE_WORK_DIR=`work_dir` (the CLI runs and the detached shippers they
