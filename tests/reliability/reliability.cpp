@@ -78,23 +78,6 @@ std::unique_ptr<store::Journal> open_for_append(const fs::path& dir) {
 
 }  // namespace
 
-std::vector<std::string> queue_events(const fs::path& dir, int n, const std::string& tag) {
-    auto journal = open_for_append(dir);
-    std::vector<std::string> uuids;
-    uuids.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) {
-        auto row = journal->append([&](const store::Identity& id) {
-            store::NewEvent e;
-            e.event = "CLI execution succeeded";
-            e.distinct_id = id.anon_id;
-            e.properties = "{\"command_name\":\"" + tag + "\",\"n\":" + std::to_string(i) + "}";
-            return e;
-        });
-        uuids.push_back(row.uuid);
-    }
-    return uuids;
-}
-
 std::string queue_poison_event(const fs::path& dir, const std::string& tag) {
     auto journal = open_for_append(dir);
     auto row = journal->append([&](const store::Identity& id) {

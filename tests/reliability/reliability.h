@@ -46,9 +46,6 @@ struct WorkDir : testing::ArcadeHome {
 
 // --- the journal, read and written directly (faster than CLI runs) ---------
 
-// Appends `n` anonymous events with properties {"command_name": tag, "n": i};
-// returns their uuids in order. Throws on any journal failure.
-std::vector<std::string> queue_events(const std::filesystem::path& dir, int n, const std::string& tag);
 // Appends one event whose name is not valid UTF-8: the shipper's own checks
 // let it through, PostHog (and the sink) refuse any batch that carries it.
 std::string queue_poison_event(const std::filesystem::path& dir, const std::string& tag);

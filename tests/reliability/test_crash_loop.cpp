@@ -75,7 +75,7 @@ TEST_CASE("crash loop: SIGKILL the shipper at random moments while it drains, an
         auto pending = pending_now();
         int room = static_cast<int>(std::min<std::int64_t>(kBacklog - pending, total - static_cast<std::int64_t>(produced.size())));
         if (room <= 0) return;
-        auto more = queue_events(w.config_dir(), room, kTag);
+        auto more = w.queue_events(room, kTag);
         produced.insert(produced.end(), more.begin(), more.end());
     };
 

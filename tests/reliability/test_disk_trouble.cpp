@@ -322,7 +322,7 @@ TEST_CASE("disk trouble: the journal's WAL deleted under a running shipper", "[r
     sink.script(std::vector<Step>(64, parse_step("delay=150:200")));
     sink.start();
     WorkDir w(sink.url());
-    auto produced = queue_events(w.config_dir(), queued, "wal");
+    auto produced = w.queue_events(queued, "wal");
     const std::string version_line = [&] {
         WorkDir quiet;  // tracking off: records nothing, starts no shipper
         quiet.env["ARCADE_USAGE_TRACKING"] = "0";

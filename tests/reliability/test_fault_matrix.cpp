@@ -98,13 +98,13 @@ TEST_CASE("fault matrix: every PostHog failure, once and persistent: delivered, 
         std::vector<std::string> produced;
         std::string poison;
         if (c.expect == Expect::poison) {
-            produced = queue_events(w.config_dir(), 37, kTag);
+            produced = w.queue_events(37, kTag);
             poison = queue_poison_event(w.config_dir(), kTag);
             produced.push_back(poison);
-            auto rest = queue_events(w.config_dir(), kEvents - 38, kTag);
+            auto rest = w.queue_events(kEvents - 38, kTag);
             produced.insert(produced.end(), rest.begin(), rest.end());
         } else {
-            produced = queue_events(w.config_dir(), kEvents, kTag);
+            produced = w.queue_events(kEvents, kTag);
         }
 
         ShipperCensus census(w.path());

@@ -32,22 +32,6 @@ std::string command_of(const std::string& event_json) {
     return d["properties"]["command_name"].GetString();
 }
 
-// Appends `n` events straight into the journal (faster than n CLI runs).
-void queue_events(const Arcade& a, int n) {
-    arcade::ensure_private_dir(a.config_dir());
-    auto open = arcade::store::Journal::open(arcade::ConfigPaths{a.config_dir()}, arcade::system_clock(),
-                                             arcade::store::OpenMode::read_write);
-    REQUIRE(open.journal);
-    for (int i = 0; i < n; ++i)
-        open.journal->append([&](const arcade::store::Identity& id) {
-            arcade::store::NewEvent e;
-            e.event = "CLI execution succeeded";
-            e.distinct_id = id.anon_id;
-            e.properties = "{\"command_name\":\"queued\",\"n\":" + std::to_string(i) + "}";
-            return e;
-        });
-}
-
 }  // namespace
 
 TEST_CASE("a command's event reaches PostHog through the detached shipper within 10 s", "[shipper]") {
@@ -156,7 +140,7 @@ TEST_CASE("kill -9 of the shipper mid-batch loses nothing, only the in-flight ba
     sink.start();
     Arcade a(sink.url());
     a.env["ARCADE_USAGE_TRACKING"] = "1";
-    queue_events(a, 2500);
+    a.queue_events(2500, "queued");
     ProcessSpec ship;
     ship.argv = {ArcadeHome::shipper_binary()};
     ship.env = a.env;

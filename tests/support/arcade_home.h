@@ -82,6 +82,11 @@ public:
         return testing::wait_shipper_idle(path(), limit);
     }
 
+    // Appends `n` anonymous events {"command_name": tag, "n": i} straight to
+    // the journal (faster than n CLI runs); returns their uuids in order.
+    // Throws std::runtime_error when the journal cannot be opened.
+    std::vector<std::string> queue_events(int n, const std::string& tag) const;
+
     // The journal as the binaries left it (opened read-only; throws if it cannot be).
     std::vector<store::StoredEvent> journal_events() const;
     std::vector<store::IdentityTransition> identity_history() const;
