@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/loopback_listener.h"
+
 namespace arcade::testing {
 
 namespace {
@@ -140,7 +142,7 @@ long long RecordedRequest::param_int(const std::string& name) const {
 
 struct FakeServer::Impl {
     httplib::Server server;
-    std::thread thread;
+    LoopbackListener listener{server};
 
     mutable std::mutex state_mu;  // everything below
     mutable std::condition_variable cv;
@@ -237,11 +239,7 @@ void FakeServer::start() {
     impl_->server.set_read_timeout(5);
     impl_->server.set_write_timeout(5);
 
-    port_ = impl_->server.bind_to_any_port("127.0.0.1");
-    if (port_ <= 0) throw std::runtime_error("fake server: cannot bind 127.0.0.1");
-    impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
-    // stop() only works on a running server: do not hand out the port before.
-    while (!impl_->server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    port_ = impl_->listener.start(0, "fake Arcade service");
 }
 
 void FakeServer::stop() {
@@ -252,8 +250,7 @@ void FakeServer::stop() {
         impl_->stopping = true;
     }
     impl_->cv.notify_all();
-    impl_->server.stop();
-    if (impl_->thread.joinable()) impl_->thread.join();
+    impl_->listener.stop();
 }
 
 std::string FakeServer::url() const { return "http://localhost:" + std::to_string(port_); }

@@ -23,11 +23,11 @@
 #include <utility>
 
 #include "support/gzip_body.h"
+#include "support/loopback_listener.h"
 
 namespace arcade::testing {
 namespace {
 
-constexpr const char *kLoopback = "127.0.0.1";
 // PostHog refuses /batch/ bodies above 20 MiB and events above about 1 MB.
 constexpr std::size_t kMaxBodyBytes = 20u * 1024 * 1024;
 constexpr std::size_t kMaxEventBytes = 1024u * 1024;
@@ -247,10 +247,7 @@ struct PostHogSink::State {
 
   const std::string required_key;
   httplib::Server server;
-  std::thread serve_thread;
-  std::atomic<int> port{0};
-  std::atomic<bool> listen_returned{false};
-  std::mutex lifecycle_mutex;  // serialises start() and stop()
+  LoopbackListener listener{server};
 
   mutable std::mutex mutex;  // guards everything below
   // Signalled when events are accepted and when the sink is stopping.
@@ -450,50 +447,20 @@ PostHogSink::~PostHogSink() {
 }
 
 int PostHogSink::start(int port) {
-  State &s = *state_;
-  std::lock_guard lifecycle(s.lifecycle_mutex);
-  if (s.serve_thread.joinable() || s.listen_returned) {
-    throw std::logic_error("a PostHogSink starts only once");
-  }
-  const int bound = port == 0 ? s.server.bind_to_any_port(kLoopback)
-                              : (s.server.bind_to_port(kLoopback, port) ? port : -1);
-  if (bound <= 0) {
-    throw std::runtime_error("posthog sink cannot bind " + std::string(kLoopback) + ":" +
-                             std::to_string(port));
-  }
-  s.port = bound;
-  s.serve_thread = std::thread([&s] {
-    block_sigpipe_in_this_thread();
-    s.server.listen_after_bind();
-    s.listen_returned = true;
-  });
-  // httplib's stop() does nothing until the accept loop runs, so a stop()
-  // straight after start() would leave the thread serving forever.
-  while (!s.server.is_running() && !s.listen_returned) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  if (s.listen_returned) {
-    s.serve_thread.join();
-    throw std::runtime_error("posthog sink failed to serve on " + url());
-  }
-  return bound;
+  return state_->listener.start(port, "posthog sink", block_sigpipe_in_this_thread);
 }
 
-std::string PostHogSink::url() const {
-  return "http://" + std::string(kLoopback) + ":" + std::to_string(state_->port.load());
-}
+std::string PostHogSink::url() const { return state_->listener.url(); }
 
 void PostHogSink::stop() {
   State &s = *state_;
-  std::lock_guard lifecycle(s.lifecycle_mutex);
-  if (!s.serve_thread.joinable()) return;
-  {
-    std::lock_guard lock(s.mutex);
-    s.stopping = true;
-  }
-  s.changed.notify_all();
-  s.server.stop();
-  s.serve_thread.join();
+  s.listener.stop([&s] {
+    {
+      std::lock_guard lock(s.mutex);
+      s.stopping = true;
+    }
+    s.changed.notify_all();
+  });
 }
 
 void PostHogSink::script(std::vector<Step> steps) {

@@ -25,12 +25,12 @@
 #include "shipper/drain.h"
 #include "store/journal.h"
 #include "support/gzip_body.h"
+#include "support/loopback_listener.h"
 
 namespace arcade::compliance {
 namespace {
 
 constexpr const char* kAdapterVersion = "1.0.0";
-constexpr const char* kLoopback = "127.0.0.1";
 // Far above any harness request; PostHog refuses events over ~1 MB anyway.
 constexpr std::size_t kMaxRequestBytes = 4 * 1024 * 1024;
 // A decoded /batch/ body is at most 5 MiB (shipper/batch.h); anything larger
@@ -596,10 +596,7 @@ const Endpoint kEndpoints[] = {
 struct AdapterServer::Impl {
     ComplianceAdapter adapter;
     httplib::Server server;
-    std::mutex lifecycle;  // serialises start() and stop()
-    std::thread serve_thread;
-    std::atomic<bool> listen_returned{false};
-    std::atomic<int> port{0};
+    testing::LoopbackListener listener{server};
 
     explicit Impl(AdapterOptions options) : adapter(std::move(options)) {
         for (const Endpoint& e : kEndpoints) {
@@ -663,40 +660,14 @@ AdapterServer::~AdapterServer() {
     }
 }
 
-int AdapterServer::start(int port) {
-    Impl& s = *impl_;
-    std::lock_guard lifecycle(s.lifecycle);
-    if (s.serve_thread.joinable() || s.listen_returned) throw std::logic_error("an AdapterServer starts only once");
-    const int bound =
-        port == 0 ? s.server.bind_to_any_port(kLoopback) : (s.server.bind_to_port(kLoopback, port) ? port : -1);
-    if (bound <= 0) throw std::runtime_error("cannot bind " + std::string(kLoopback) + ":" + std::to_string(port));
-    s.port = bound;
-    s.serve_thread = std::thread([&s] {
-        s.server.listen_after_bind();
-        s.listen_returned = true;
-    });
-    // httplib's stop() does nothing until the accept loop runs, so a stop()
-    // straight after start() would otherwise leave the thread serving forever.
-    while (!s.server.is_running() && !s.listen_returned) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (s.listen_returned) {
-        s.serve_thread.join();
-        throw std::runtime_error("cannot serve on " + url());
-    }
-    return bound;
-}
+int AdapterServer::start(int port) { return impl_->listener.start(port, "compliance adapter"); }
 
-std::string AdapterServer::url() const {
-    return "http://" + std::string(kLoopback) + ":" + std::to_string(impl_->port.load());
-}
+std::string AdapterServer::url() const { return impl_->listener.url(); }
 
 void AdapterServer::stop() {
-    Impl& s = *impl_;
-    std::lock_guard lifecycle(s.lifecycle);
     // First release any handler blocked in /flush, or the server's join waits for it.
-    s.adapter.shut_down();
-    if (!s.serve_thread.joinable()) return;
-    s.server.stop();
-    s.serve_thread.join();
+    impl_->adapter.shut_down();
+    impl_->listener.stop();
 }
 
 }  // namespace arcade::compliance
