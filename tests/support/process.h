@@ -86,10 +86,13 @@ ProcessResult run_in_terminal(const ProcessSpec& spec, const std::string& typed 
 // Starts a process without waiting; returns its pid (stdio on /dev/null).
 int start_process(const ProcessSpec& spec);
 
-// A fresh directory under /tmp, removed (recursively) on destruction.
+// A fresh private directory (mkdtemp) under `root` (default: the system's
+// temporary directory), removed recursively on destruction. Throws
+// std::system_error when it cannot be made.
 class TempDir {
 public:
     TempDir();
+    explicit TempDir(const std::filesystem::path& root, const std::string& prefix = "arcade-test");
     ~TempDir();
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 
 #include <atomic>
-#include <cerrno>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -26,6 +25,7 @@
 #include "store/journal.h"
 #include "support/gzip_body.h"
 #include "support/loopback_listener.h"
+#include "support/process.h"
 
 namespace arcade::compliance {
 namespace {
@@ -89,35 +89,16 @@ std::optional<std::string> optional_int(const rapidjson::Value& obj, const char*
 
 bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
-// The per-session journal directory, made private by mkdtemp and removed with
-// everything in it when the session ends.
-class JournalDir {
-public:
-    explicit JournalDir(const std::filesystem::path& root) {
-        std::string pattern = (root / "arcade-compliance-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
-        path_ = pattern;
-    }
-    ~JournalDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    JournalDir(const JournalDir&) = delete;
-    JournalDir& operator=(const JournalDir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
-
 struct Session {
     std::string api_key;
     std::string host;
     int max_retries = 3;
-    JournalDir dir;  // declared before the journal, so the journal closes first
+    // The per-session journal directory, removed with everything in it when
+    // the session ends; declared before the journal, so the journal closes first.
+    testing::TempDir dir;
     std::unique_ptr<store::Journal> journal;
 
-    explicit Session(const std::filesystem::path& root) : dir(root) {}
+    explicit Session(const std::filesystem::path& root) : dir(root, "arcade-compliance") {}
 };
 
 // One request as it went on the wire, for /state's `requests_made`.
