@@ -12,8 +12,18 @@ public:
     static ShipLock try_acquire(const std::filesystem::path& path);
     // Waits up to `timeout_ms` for the lock.
     static ShipLock acquire(const std::filesystem::path& path, int timeout_ms);
-    // True when some process holds the lock right now (takes and drops it when free).
+    // True when an exclusive flock is held on `path` right now, by any open
+    // file (this process's included). Reads the kernel's lock table
+    // (/proc/locks) and never touches the lock, so a shipper taking it at the
+    // same moment is not turned away (every tracked command probes). A
+    // missing path, a FIFO or any other non-regular file reads as "not held",
+    // without blocking. Never throws.
     static bool is_held_elsewhere(const std::filesystem::path& path);
+    // The same, reading `lock_table` (in /proc/locks' format) instead. Where
+    // the table cannot be read, or cannot tell this file from another one
+    // with the same inode number, it falls back to the boring twin: trying a
+    // shared lock for an instant, which briefly takes a free lock.
+    static bool is_held_elsewhere(const std::filesystem::path& path, const std::filesystem::path& lock_table);
 
     ShipLock(ShipLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
     ShipLock& operator=(ShipLock&& other) noexcept;

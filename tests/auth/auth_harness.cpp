@@ -13,8 +13,6 @@
 #include <stdexcept>
 #include <thread>
 
-#include "core/clock.h"
-#include "core/paths.h"
 
 namespace arcade::testing {
 namespace {
@@ -95,34 +93,10 @@ Page http_get(const std::string& url, std::chrono::milliseconds timeout) {
     return page;
 }
 
-ReservedPort::ReservedPort(bool shareable) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw std::runtime_error("socket failed");
-    int one = 1;
-    if (shareable) ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-        ::close(fd_);
-        throw std::runtime_error("cannot reserve a loopback port");
-    }
-    port_ = ntohs(addr.sin_port);
-}
-
-ReservedPort::~ReservedPort() {
-    if (fd_ >= 0) ::close(fd_);
-}
-
-// ---------------------------------------------------------------------------
-
-Machine::Machine(const std::string& posthog_url, const std::string& cloud_url) {
-    env = arcade_env(tmp_.path(), posthog_url);
+Machine::Machine(const std::string& posthog_url, const std::string& cloud_url) : ArcadeHome(posthog_url) {
     env["ARCADE_CLOUD_URL"] = cloud_url;
-    browser_url_file_ = tmp_.path() / "browser-url.txt";
-    auto script = tmp_.path() / "record-browser.sh";
+    browser_url_file_ = path() / "browser-url.txt";
+    auto script = path() / "record-browser.sh";
     {
         std::ofstream s(script);
         // Written to a temp name and renamed, so the test never reads half a URL.
@@ -133,21 +107,10 @@ Machine::Machine(const std::string& posthog_url, const std::string& cloud_url) {
     env["BROWSER"] = script.string();
 }
 
-Machine::~Machine() { wait_shipper_idle(std::chrono::seconds(12)); }
-
-ProcessSpec Machine::arcade_spec(const std::vector<std::string>& args) const {
-    ProcessSpec spec;
-    spec.argv = {env_path("ARCADE_BIN")};
-    if (spec.argv[0].empty()) throw std::runtime_error("ARCADE_BIN is not set");
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.env = env;
-    return spec;
-}
+Machine::~Machine() { wait_shipper_idle(); }
 
 ProcessResult Machine::arcade(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
-    ProcessSpec spec = arcade_spec(args);
-    spec.timeout = timeout;
-    ProcessResult r = run_process(spec);
+    ProcessResult r = run(args, std::nullopt, timeout);
     transcript_ += r.out + r.err;
     return r;
 }
@@ -155,7 +118,7 @@ ProcessResult Machine::arcade(const std::vector<std::string>& args, std::chrono:
 std::unique_ptr<ChildProcess> Machine::start_arcade(const std::vector<std::string>& args) {
     std::error_code ec;
     std::filesystem::remove(browser_url_file_, ec);
-    return std::make_unique<ChildProcess>(arcade_spec(args));
+    return start(args);
 }
 
 std::optional<std::string> Machine::wait_for_browser_url(std::chrono::milliseconds timeout) {
@@ -183,67 +146,6 @@ LoginRun Machine::login(const std::vector<std::string>& extra_args) {
     run.result = proc->finish(std::chrono::seconds(20));
     transcript_ += run.result.out + run.result.err;
     return run;
-}
-
-void Machine::write_credentials(const std::string& api_key, const std::string& email) const {
-    std::filesystem::create_directories(config_dir());
-    ::chmod(config_dir().c_str(), 0700);
-    std::ofstream f(credentials_path());
-    f << "cloud:\n  api:\n    key: " << api_key << "\n  user:\n    email: " << email << "\n";
-    f.close();
-    ::chmod(credentials_path().c_str(), 0600);
-}
-
-namespace {
-
-std::unique_ptr<store::Journal> open_read_only(const std::filesystem::path& dir) {
-    auto open = store::Journal::open(ConfigPaths{dir}, system_clock(), store::OpenMode::read_only);
-    if (!open.journal) throw std::runtime_error("cannot open the journal: " + open.reason);
-    return std::move(open.journal);
-}
-
-}  // namespace
-
-std::vector<store::StoredEvent> Machine::journal_events() const {
-    return open_read_only(config_dir())->events(100000);
-}
-
-std::vector<store::IdentityTransition> Machine::identity_history() const {
-    return open_read_only(config_dir())->identity_history();
-}
-
-std::optional<store::Identity> Machine::identity() const { return open_read_only(config_dir())->identity(); }
-
-namespace {
-
-// Whether some process holds an flock on `path`, read from /proc/locks. Unlike
-// ShipLock::is_held_elsewhere this never takes the lock itself, so it cannot
-// make a shipper that starts at that moment give up.
-bool flock_held(const std::filesystem::path& path) {
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) return false;
-    std::ifstream locks("/proc/locks");
-    std::string line;
-    const std::string inode = ":" + std::to_string(st.st_ino) + " ";
-    while (std::getline(locks, line)) {
-        if (line.find("FLOCK") != std::string::npos && line.find(inode) != std::string::npos) return true;
-    }
-    return false;
-}
-
-}  // namespace
-
-bool Machine::wait_shipper_idle(std::chrono::milliseconds timeout) const {
-    auto deadline = SteadyClock::now() + timeout;
-    int free_in_a_row = 0;
-    const auto lock = config_dir() / "ship.lock";
-    while (SteadyClock::now() < deadline) {
-        bool held = flock_held(lock);
-        free_in_a_row = held ? 0 : free_in_a_row + 1;
-        if (free_in_a_row >= 10) return true;  // 300 ms without a shipper
-        std::this_thread::sleep_for(30ms);
-    }
-    return false;
 }
 
 std::string command_name_of(const std::string& properties_json) {

@@ -1,11 +1,10 @@
 #pragma once
 // End-to-end harness for login/logout and the identity lifecycle: one
-// "machine" (a throwaway ARCADE_WORK_DIR that is also HOME) running the real
-// `arcade` binary (ARCADE_BIN, set by CTest; `arcade-ship` sits beside it and
-// is spawned by the CLI as in production) against a loopback PostHog sink
-// and fake Arcade Cloud. The browser is a script that records the login URL;
-// the test then plays the browser over plain loopback HTTP. Every wait is
-// bounded so a broken build fails instead of hanging.
+// "machine" (arcade in a throwaway home, support/arcade_home.h) against a
+// loopback PostHog sink and the fake Arcade Cloud. The browser is a script
+// that records the login URL; the test then plays the browser over plain
+// loopback HTTP. Every wait is bounded so a broken build fails instead of
+// hanging.
 
 #include <chrono>
 #include <filesystem>
@@ -15,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "store/journal.h"
-#include "support/process.h"
+#include "support/arcade_home.h"
+#include "support/reserved_port.h"
 
 namespace arcade::testing {
 
@@ -31,25 +30,6 @@ struct Page {
 // `localhost` is sent to 127.0.0.1) with a bounded wait. Never throws.
 Page http_get(const std::string& url, std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
-// A port on 127.0.0.1 held by a bound socket that never listens, so
-// connecting to it is refused and no other test picks it meanwhile (tests run
-// in parallel). `shareable` sets SO_REUSEADDR, which lets a process that also
-// sets it (arcade's callback server) bind and listen there; otherwise nobody
-// can (an unreachable service).
-class ReservedPort {
-public:
-    explicit ReservedPort(bool shareable);
-    ~ReservedPort();
-    ReservedPort(const ReservedPort&) = delete;
-    ReservedPort& operator=(const ReservedPort&) = delete;
-    int port() const { return port_; }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
-private:
-    int fd_ = -1;
-    int port_ = 0;
-};
-
 // What one `arcade login` driven by the test-as-browser produced.
 struct LoginRun {
     ProcessResult result;
@@ -58,7 +38,7 @@ struct LoginRun {
     Page callback_page;     // the CLI's answer to the browser
 };
 
-class Machine {
+class Machine : public ArcadeHome {
 public:
     // Tracking on, PostHog at `posthog_url`, Arcade Cloud at `cloud_url`,
     // $BROWSER recording the URL into the work dir.
@@ -68,15 +48,10 @@ public:
     Machine(const Machine&) = delete;
     Machine& operator=(const Machine&) = delete;
 
-    std::map<std::string, std::string> env;
-
-    const std::filesystem::path& work_dir() const { return tmp_.path(); }
-    std::filesystem::path config_dir() const { return tmp_.path() / ".arcade"; }
-    std::filesystem::path credentials_path() const { return config_dir() / "credentials.yaml"; }
     // Everything every command run through this object printed, for leak checks.
     const std::string& transcript() const { return transcript_; }
 
-    // Runs `arcade args…` to completion (bounded).
+    // Runs `arcade args…` to completion (bounded), adding to the transcript.
     ProcessResult arcade(const std::vector<std::string>& args,
                          std::chrono::milliseconds timeout = std::chrono::seconds(20));
     // Starts `arcade args…` in the background (for commands that must run
@@ -91,23 +66,7 @@ public:
     // followed to the CLI's callback.
     LoginRun login(const std::vector<std::string>& extra_args = {});
 
-    // Writes credentials.yaml by hand (another tool, a user with an editor).
-    void write_credentials(const std::string& api_key, const std::string& email) const;
-
-    // The journal as the CLI left it (opened read-only from the test).
-    std::vector<store::StoredEvent> journal_events() const;
-    std::vector<store::IdentityTransition> identity_history() const;
-    std::optional<store::Identity> identity() const;
-
-    // True once no shipper has held ship.lock for a short while (a freshly
-    // spawned one may not have taken it yet); false after `timeout`.
-    bool wait_shipper_idle(std::chrono::milliseconds timeout = std::chrono::seconds(12)) const;
-
 private:
-    // `arcade args…` with this machine's environment; throws if ARCADE_BIN is unset.
-    ProcessSpec arcade_spec(const std::vector<std::string>& args) const;
-
-    TempDir tmp_;
     std::string transcript_;
     std::filesystem::path browser_url_file_;
 };

@@ -11,7 +11,7 @@
 
 #include "auth_harness.h"
 #include "core/credentials.h"
-#include "fake_cloud.h"
+#include "support/fake_arcade.h"
 #include "support/posthog_sink.h"
 
 using arcade::testing::FakeCloud;
@@ -39,7 +39,7 @@ bool plant(const Machine& m, const std::string& kind) {
     else if (kind == "key is a map") write("cloud:\n  api:\n    key: {nested: x}\n");
     else if (kind == "huge") write(kValid + "# " + std::string(2u << 20, 'x') + "\n");
     else if (kind == "a symlink") {
-        auto target = m.work_dir() / "real-credentials.yaml";
+        auto target = m.path() / "real-credentials.yaml";
         std::ofstream(target) << kValid;
         std::filesystem::create_symlink(target, path);
     } else if (kind == "a directory") std::filesystem::create_directory(path);

@@ -2,7 +2,6 @@
 // `arcade-ship` it spawns, a loopback PostHog sink and a fake Arcade Cloud.
 // What PostHog receives, in the order it receives it, is the observable.
 #include <rapidjson/document.h>
-#include <sqlite3.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -12,7 +11,10 @@
 #include <vector>
 
 #include "auth_harness.h"
-#include "fake_cloud.h"
+#include "core/clock.h"
+#include "core/paths.h"
+#include "store/journal.h"
+#include "support/fake_arcade.h"
 #include "support/posthog_sink.h"
 
 using namespace std::chrono_literals;
@@ -410,15 +412,28 @@ TEST_CASE("events waiting for an unreachable Arcade Cloud go anonymous after an 
     REQUIRE(m.wait_shipper_idle());
     CHECK(w.sink.accepted_count() == 0);
 
-    // Make the waiting row two hours old, as if the machine had stayed offline.
+    // Make the waiting row two hours old, as if the machine had stayed
+    // offline: the store cannot age a row in place, so the CLI's row is
+    // recorded again through it with its clock set two hours back.
     {
-        sqlite3* db = nullptr;
-        REQUIRE(sqlite3_open((m.config_dir() / "usage.db").c_str(), &db) == SQLITE_OK);
-        sqlite3_busy_timeout(db, 5000);
-        CHECK(sqlite3_exec(db, "UPDATE events SET created_ms = created_ms - 7200000 WHERE needs_identity = 1",
-                           nullptr, nullptr, nullptr) == SQLITE_OK);
-        CHECK(sqlite3_changes(db) == 1);
-        sqlite3_close(db);
+        auto rows = m.journal_events();
+        REQUIRE(rows.size() == 1);
+        const arcade::store::StoredEvent waiting = rows[0];
+        CHECK(waiting.needs_identity);
+        arcade::FixedClock two_hours_ago(arcade::system_clock().now_ms() - 7'200'000);
+        auto open = arcade::store::Journal::open(arcade::ConfigPaths{m.config_dir()}, two_hours_ago,
+                                                 arcade::store::OpenMode::read_write);
+        REQUIRE(open.journal);
+        open.journal->purge(false);
+        open.journal->append([&](const arcade::store::Identity&) {
+            arcade::store::NewEvent e;
+            e.kind = waiting.kind;
+            e.event = waiting.event;
+            e.distinct_id = waiting.distinct_id;
+            e.needs_identity = waiting.needs_identity;
+            e.properties = waiting.properties;
+            return e;
+        });
     }
     auto flush = m.arcade({"usage", "flush"});
     INFO("flush: " << flush.out << flush.err);

@@ -14,7 +14,7 @@
 
 #include "auth_harness.h"
 #include "core/credentials.h"
-#include "fake_cloud.h"
+#include "support/fake_arcade.h"
 #include "support/posthog_sink.h"
 
 using namespace std::chrono_literals;
@@ -317,7 +317,7 @@ TEST_CASE("logout removes a symlinked credentials file without touching its targ
     World w;
     Machine& m = *w.machine;
     std::filesystem::create_directories(m.config_dir());
-    auto target = m.work_dir() / "elsewhere.yaml";
+    auto target = m.path() / "elsewhere.yaml";
     { std::ofstream(target) << "cloud:\n  api:\n    key: " << kKey << "\n"; }
     std::filesystem::create_symlink(target, m.credentials_path());
     auto r = m.arcade({"logout"});

@@ -13,7 +13,7 @@
 
 #include "auth_harness.h"
 #include "core/credentials.h"
-#include "fake_cloud.h"
+#include "support/fake_arcade.h"
 #include "support/posthog_sink.h"
 
 using namespace std::chrono_literals;
@@ -53,7 +53,7 @@ TEST_CASE("login through headless Chromium stores the credentials and links the 
     cloud.set_principal("arc_test_key_one", "principal-one");
     Machine m(sink.url(), cloud.url());
 
-    const auto dir = m.work_dir();
+    const auto dir = m.path();
     const auto wrapper = dir / "chromium-browser.sh";
     {
         std::ofstream s(wrapper);

@@ -44,7 +44,7 @@ TEST_CASE("arcade --version prints the version and is recorded as a usage event"
     CHECK(e["properties"]["device_end_timestamp"].GetDouble() >= e["properties"]["device_start_timestamp"].GetDouble());
     CHECK_FALSE(e["properties"].HasMember("error_message"));
     CHECK(std::string(e["distinct_id"].GetString()) == s["identity"]["anon_id"].GetString());
-    CHECK(fs::status(a.dir()).permissions() == fs::perms::owner_all);
+    CHECK(fs::status(a.config_dir()).permissions() == fs::perms::owner_all);
 }
 
 TEST_CASE("a failing command keeps its own exit status and records a scrubbed error", "[cli]") {
@@ -75,15 +75,11 @@ TEST_CASE("opt-outs write nothing at all", "[cli]") {
     CHECK(r.exit_code == 0);
     CHECK(r.out == "arcade 0.1.0\n");
     CHECK(r.err.empty());
-    CHECK_FALSE(fs::exists(a.dir()));
-    auto st = a.run({"usage", "status", "--json"});
-    CHECK(st.exit_code == 0);
-    rapidjson::Document d;
-    d.Parse(st.out.c_str());
-    REQUIRE_FALSE(d.HasParseError());
+    CHECK_FALSE(fs::exists(a.config_dir()));
+    auto d = a.status(false);
     CHECK_FALSE(d["tracking"]["enabled"].GetBool());
     CHECK_FALSE(std::string(d["tracking"]["reason"].GetString()).empty());
-    CHECK_FALSE(fs::exists(a.dir()));
+    CHECK_FALSE(fs::exists(a.config_dir()));
 }
 
 TEST_CASE("usage disable drops pending events and persists, enable turns tracking back on", "[cli]") {
@@ -120,8 +116,8 @@ TEST_CASE("debug mode prints the event as it would be sent and records nothing",
     CHECK(d["timestamp"].IsString());
     CHECK(std::string(d["properties"]["command_name"].GetString()) == "version");
     CHECK(d["properties"]["$process_person_profile"].IsFalse());
-    CHECK_FALSE(fs::exists(a.dir() / "usage.db"));
-    CHECK_FALSE(fs::exists(a.dir() / "usage.json"));
+    CHECK_FALSE(fs::exists(a.config_dir() / "usage.db"));
+    CHECK_FALSE(fs::exists(a.config_dir() / "usage.json"));
 }
 
 TEST_CASE("the first-run privacy notice appears once per config dir", "[cli]") {
@@ -148,7 +144,7 @@ TEST_CASE("usage status --json has the stable shape", "[cli]") {
     CHECK(s["shipper"]["running"].IsBool());
     for (auto key : {"last_attempt_at", "last_success_at", "last_error", "next_attempt_at"})
         CHECK((s["shipper"][key].IsString() || s["shipper"][key].IsNull()));
-    CHECK(std::string(s["journal"]["path"].GetString()) == (a.dir() / "usage.db").string());
+    CHECK(std::string(s["journal"]["path"].GetString()) == (a.config_dir() / "usage.db").string());
     CHECK(s["journal"]["bytes"].GetInt64() > 0);
     auto text = a.run({"usage", "status"});
     CHECK(text.exit_code == 0);
@@ -164,9 +160,9 @@ TEST_CASE("usage purge asks, refuses without a terminal, and leaves no trace", "
     auto refused = a.run({"usage", "purge"});
     CHECK(refused.exit_code == 1);
     CHECK(refused.err.find("--yes") != std::string::npos);
-    a.wait_idle();
+    CHECK(a.wait_shipper_idle());
     auto contains = [&] {
-        for (auto& f : fs::directory_iterator(a.dir()))
+        for (auto& f : fs::directory_iterator(a.config_dir()))
             if (slurp(f.path()).find(marker) != std::string::npos) return true;
         return false;
     };
@@ -190,26 +186,22 @@ TEST_CASE("telemetry trouble never changes a command's status or output", "[cli]
         CHECK(r.err.find("arcade usage:") == std::string::npos);  // no telemetry complaint
     };
     a.run({"--version"});  // make the config dir and show the notice
-    a.wait_idle();
+    CHECK(a.wait_shipper_idle());
 
     SECTION("corrupt usage.json is rebuilt") {
         std::string content = GENERATE(std::string("garbage"), std::string("[]"), std::string("{\"anon_id\": \"a\"}"),
                                        std::string(10 * 1024 * 1024, '{'));
-        { std::ofstream(a.dir() / "usage.json") << content; }
+        { std::ofstream(a.config_dir() / "usage.json") << content; }
         expect_ok(a.run({"--version"}));
-        CHECK(arcade::store::read_identity_file(a.dir() / "usage.json").has_value());
+        CHECK(arcade::store::read_identity_file(a.config_dir() / "usage.json").has_value());
     }
     SECTION("garbage usage.db is left alone and tracking reports why it is off") {
-        for (auto suffix : {"-wal", "-shm"}) fs::remove(a.dir() / (std::string("usage.db") + suffix));
+        for (auto suffix : {"-wal", "-shm"}) fs::remove(a.config_dir() / (std::string("usage.db") + suffix));
         std::string garbage(100000, 'g');
-        { std::ofstream(a.dir() / "usage.db") << garbage; }
+        { std::ofstream(a.config_dir() / "usage.db") << garbage; }
         expect_ok(a.run({"--version"}));
-        CHECK(slurp(a.dir() / "usage.db") == garbage);
-        auto st = a.run({"usage", "status", "--json"});
-        CHECK(st.exit_code == 0);
-        rapidjson::Document d;
-        d.Parse(st.out.c_str());
-        REQUIRE_FALSE(d.HasParseError());
+        CHECK(slurp(a.config_dir() / "usage.db") == garbage);
+        auto d = a.status(false);
         CHECK_FALSE(d["tracking"]["enabled"].GetBool());
         auto purge = a.run({"usage", "purge", "--yes"});
         CHECK(purge.exit_code == 0);
@@ -217,43 +209,43 @@ TEST_CASE("telemetry trouble never changes a command's status or output", "[cli]
         CHECK(a.status()["tracking"]["enabled"].GetBool());
     }
     SECTION("usage.json as a symlink: its target is never written") {
-        auto target = a.tmp.path() / "target.txt";
+        auto target = a.path() / "target.txt";
         { std::ofstream(target) << "keep me"; }
-        fs::remove(a.dir() / "usage.json");
-        fs::create_symlink(target, a.dir() / "usage.json");
+        fs::remove(a.config_dir() / "usage.json");
+        fs::create_symlink(target, a.config_dir() / "usage.json");
         expect_ok(a.run({"--version"}));
         CHECK(slurp(target) == "keep me");
     }
     SECTION("usage.db as a symlink is not opened through") {
-        auto target = a.tmp.path() / "elsewhere.db";
+        auto target = a.path() / "elsewhere.db";
         { std::ofstream(target) << "not yours"; }
-        for (auto f : {"usage.db", "usage.db-wal", "usage.db-shm"}) fs::remove(a.dir() / f);
-        fs::create_symlink(target, a.dir() / "usage.db");
+        for (auto f : {"usage.db", "usage.db-wal", "usage.db-shm"}) fs::remove(a.config_dir() / f);
+        fs::create_symlink(target, a.config_dir() / "usage.db");
         expect_ok(a.run({"--version"}));
         CHECK(slurp(target) == "not yours");
     }
     SECTION("the config dir path is a file") {
-        fs::remove_all(a.dir());
-        { std::ofstream(a.dir()) << "i am a file"; }
+        fs::remove_all(a.config_dir());
+        { std::ofstream(a.config_dir()) << "i am a file"; }
         expect_ok(a.run({"--version"}));
-        CHECK(slurp(a.dir()) == "i am a file");
+        CHECK(slurp(a.config_dir()) == "i am a file");
         auto st = a.run({"usage", "status", "--json"});
         CHECK(st.exit_code == 0);
     }
     SECTION("a read-only config dir") {
         if (::geteuid() == 0) {
             // root ignores permission bits: make it truly read-only with a ro mount.
-            if (::mount("tmpfs", a.dir().c_str(), "tmpfs", MS_RDONLY, "size=1m") != 0) {
+            if (::mount("tmpfs", a.config_dir().c_str(), "tmpfs", MS_RDONLY, "size=1m") != 0) {
                 WARN("cannot mount a read-only tmpfs here; skipped");
                 return;
             }
         } else {
-            fs::permissions(a.dir(), fs::perms::owner_read | fs::perms::owner_exec);
+            fs::permissions(a.config_dir(), fs::perms::owner_read | fs::perms::owner_exec);
         }
         expect_ok(a.run({"--version"}));
         auto st = a.run({"usage", "status"});
         CHECK(st.exit_code == 0);
-        if (::geteuid() == 0) ::umount(a.dir().c_str());
+        if (::geteuid() == 0) ::umount(a.config_dir().c_str());
     }
     SECTION("HOME unset") {
         a.env.erase("HOME");
@@ -287,27 +279,14 @@ TEST_CASE("16 processes appending at once lose nothing and never leave usage.jso
     std::atomic<int> reads{0}, bad_reads{0};
     std::thread reader([&] {
         while (!done) {
-            auto r = arcade::read_file_nofollow(a.dir() / "usage.json", 1 << 16);
+            auto r = arcade::read_file_nofollow(a.config_dir() / "usage.json", 1 << 16);
             if (r.status == arcade::ReadStatus::ok) {
                 ++reads;
                 if (!arcade::store::parse_identity_json(r.data)) ++bad_reads;
             }
         }
     });
-    std::vector<int> pids;
-    for (int p = 0; p < kProcs; ++p) {
-        ProcessSpec spec;
-        spec.argv = {"/bin/sh", "-c", "for i in $(seq " + std::to_string(kRuns) + "); do \"$0\" --version || exit 9; done",
-                     Arcade::binary()};
-        spec.env = a.env;
-        pids.push_back(start_process(spec));
-    }
-    for (int pid : pids) {
-        int status = 0;
-        ::waitpid(pid, &status, 0);
-        CHECK(WIFEXITED(status));
-        CHECK(WEXITSTATUS(status) == 0);
-    }
+    for (int status : a.run_concurrently(kProcs, kRuns, {"--version"})) CHECK(status == 0);
     done = true;
     reader.join();
     auto s = a.status();
@@ -320,7 +299,7 @@ TEST_CASE("usage status uses colour only on a terminal, and never with NO_COLOR"
     Arcade a;
     a.run({"--version"});
     ProcessSpec spec;
-    spec.argv = {Arcade::binary(), "usage", "status"};
+    spec.argv = {ArcadeHome::arcade_binary(), "usage", "status"};
     spec.env = a.env;
     spec.env["TERM"] = "xterm";
     auto tty = run_in_terminal(spec);
@@ -336,9 +315,9 @@ TEST_CASE("usage status uses colour only on a terminal, and never with NO_COLOR"
 TEST_CASE("usage purge asks for confirmation at a terminal", "[cli]") {
     Arcade a;
     a.run({"--version"});
-    a.wait_idle();
+    CHECK(a.wait_shipper_idle());
     ProcessSpec spec;
-    spec.argv = {Arcade::binary(), "usage", "purge"};
+    spec.argv = {ArcadeHome::arcade_binary(), "usage", "purge"};
     spec.env = a.env;
     SECTION("no keeps everything") {
         auto r = run_in_terminal(spec, "n\n");

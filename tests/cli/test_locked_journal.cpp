@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "cli_harness.h"
-#include "core/clock.h"
 #include "store/journal.h"
 #include "store/set_aside.h"
 #include "support/posthog_sink.h"
@@ -44,14 +43,14 @@ TEST_CASE("commands run while another process holds the journal locked for 10 s 
     sink.start();
     Arcade a(sink.url());
     REQUIRE(a.run({"--version"}).exit_code == 0);
-    a.wait_idle();
+    CHECK(a.wait_shipper_idle().idle);
     REQUIRE(sink.wait_for_accepted(1, 10s));
     sink.clear();
 
     constexpr int kCommands = 50;
     std::vector<std::chrono::milliseconds> took;
     {
-        SQLite::Database other((a.dir() / "usage.db").string(), SQLite::OPEN_READWRITE);
+        SQLite::Database other((a.config_dir() / "usage.db").string(), SQLite::OPEN_READWRITE);
         other.setBusyTimeout(5000);  // a shipper may be finishing
         other.exec("BEGIN IMMEDIATE");
         const auto locked_at = std::chrono::steady_clock::now();
@@ -80,7 +79,7 @@ TEST_CASE("commands run while another process holds the journal locked for 10 s 
 
     auto flush = a.run({"usage", "flush"});
     CHECK(flush.exit_code == 0);
-    a.wait_idle();
+    CHECK(a.wait_shipper_idle().idle);
     std::vector<int> order;
     for (const auto& e : sink.accepted_events()) {
         auto error = error_of(e);
@@ -92,7 +91,7 @@ TEST_CASE("commands run while another process holds the journal locked for 10 s 
     for (int i = 0; i < kCommands; ++i) expected.push_back(i);
     CHECK(order == expected);  // every event, once, in the order the commands ran
 
-    auto after = a.status();
+    auto after = a.status(false);
     CHECK(after["queue"]["set_aside"].GetInt64() == 0);
     CHECK(after["queue"]["pending"].GetInt64() <= 2);  // at most the status calls themselves
 }
@@ -100,20 +99,17 @@ TEST_CASE("commands run while another process holds the journal locked for 10 s 
 TEST_CASE("crash loop: SIGKILL while setting aside or folding in loses nothing and duplicates nothing", "[cli]") {
     // Shippers find no PostHog here: the journal only fills, and every row
     // can be counted at the end.
-    Arcade a("http://127.0.0.1:9");
+    Arcade a;  // PostHog on a closed port
     REQUIRE(a.run({"--version"}).exit_code == 0);
     const unsigned seed = std::random_device{}();
     std::mt19937 rng(seed);
     INFO("seed " << seed);
-    const arcade::ConfigPaths paths{a.dir()};
+    const arcade::ConfigPaths paths{a.config_dir()};
     std::set<std::string> set_aside_uuids;  // every event seen set aside must end up in the journal once
     constexpr int kRounds = 30;
     int n = 0;
     auto run_and_kill = [&](std::chrono::milliseconds after) {
-        ProcessSpec spec;
-        spec.argv = {Arcade::binary(), "probe-" + std::to_string(n++)};
-        spec.env = a.env;
-        int pid = start_process(spec);
+        int pid = start_process(a.arcade_spec({"probe-" + std::to_string(n++)}));
         std::this_thread::sleep_for(after);
         ::kill(pid, SIGKILL);
         int status = 0;
@@ -122,7 +118,7 @@ TEST_CASE("crash loop: SIGKILL while setting aside or folding in loses nothing a
     for (int round = 0; round < kRounds; ++round) {
         {
             // A kill anywhere in the wait, the set-aside write or after it.
-            SQLite::Database other((a.dir() / "usage.db").string(), SQLite::OPEN_READWRITE);
+            SQLite::Database other((a.config_dir() / "usage.db").string(), SQLite::OPEN_READWRITE);
             other.setBusyTimeout(5000);  // a shipper or the last fold may be finishing
             other.exec("BEGIN IMMEDIATE");
             run_and_kill(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 400)(rng)));
@@ -133,14 +129,12 @@ TEST_CASE("crash loop: SIGKILL while setting aside or folding in loses nothing a
         // A kill anywhere in the next writer's fold.
         run_and_kill(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 40)(rng)));
     }
-    a.wait_idle();
+    CHECK(a.wait_shipper_idle().idle);
     REQUIRE(a.run({"--version"}).exit_code == 0);  // the last fold, unkilled
-    a.wait_idle();
+    CHECK(a.wait_shipper_idle().idle);
 
-    auto open = arcade::store::Journal::open(paths, arcade::system_clock(), arcade::store::OpenMode::read_only);
-    REQUIRE(open.journal);
     std::map<std::string, int> copies_of_uuid, copies_of_probe;
-    for (const auto& row : open.journal->events(100000)) {
+    for (const auto& row : a.journal_events()) {
         ++copies_of_uuid[row.uuid];
         auto at = row.properties.find("probe-");
         if (at != std::string::npos) ++copies_of_probe[row.properties.substr(at, row.properties.find_first_of(" \"", at) - at)];

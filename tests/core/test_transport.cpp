@@ -9,16 +9,16 @@
 #include <memory>
 #include <string>
 
-#include "fake_arcade.h"
+#include "support/fake_arcade.h"
 #include "http/curl_linked.h"
 #include "http/transport.h"
 
 using namespace std::chrono_literals;
-using arcade::test::FakeCloud;
-using arcade::test::FakeEngine;
-using arcade::test::kTestApiKey;
-using arcade::test::SseEnd;
-using arcade::test::SseScript;
+using arcade::testing::FakeCloud;
+using arcade::testing::FakeEngine;
+using arcade::testing::kTestApiKey;
+using arcade::testing::SseEnd;
+using arcade::testing::SseScript;
 
 namespace {
 
@@ -44,7 +44,7 @@ arcade::http::Request get(std::string url) {
 }
 
 // 127.0.0.1:<port>, without a scheme.
-std::string bare_authority(const arcade::test::FakeServer& server) {
+std::string bare_authority(const arcade::testing::FakeServer& server) {
     return "127.0.0.1:" + std::to_string(server.port());
 }
 

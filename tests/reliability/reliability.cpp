@@ -1,8 +1,5 @@
 #include "reliability.h"
 
-#include <signal.h>
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -18,7 +15,6 @@
 #include "core/paths.h"
 #include "core/uuid.h"
 #include "shipper/schedule.h"
-#include "store/ship_lock.h"
 
 namespace arcade::reliability {
 namespace fs = std::filesystem;
@@ -57,61 +53,14 @@ int scaled(int ci_value, int full_value) {
 
 // --- WorkDir -------------------------------------------------------------------
 
-WorkDir::WorkDir(const std::string& posthog_url) : env(testing::arcade_env(tmp.path(), posthog_url)) {}
-
-void WorkDir::set_posthog(const std::string& url) {
-    env["ARCADE_USAGE_POSTHOG_HOST"] = url.empty() ? "http://127.0.0.1:9" : url;
-}
-
-std::string arcade_binary() {
-    std::string bin = testing::env_path("ARCADE_BIN");
-    if (bin.empty()) throw std::runtime_error("ARCADE_BIN is not set (CTest sets it)");
-    return bin;
-}
-
-std::string shipper_binary() { return (fs::path(arcade_binary()).parent_path() / "arcade-ship").string(); }
-
-testing::ProcessResult WorkDir::arcade(std::vector<std::string> args) const {
-    testing::ProcessSpec spec;
-    spec.argv = {arcade_binary()};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    spec.env = env;
-    return testing::run_process(spec);
-}
-
-WorkDir::ShipperRun WorkDir::ship() const {
-    testing::ProcessSpec spec;
-    spec.argv = {shipper_binary()};
-    spec.env = env;
-    auto start = std::chrono::steady_clock::now();
-    int pid = testing::start_process(spec);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    ShipperRun run;
-    run.lived = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-    run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return run;
-}
-
-std::chrono::milliseconds WorkDir::wait_idle(std::chrono::milliseconds limit) const {
-    auto start = std::chrono::steady_clock::now();
-    while (store::ShipLock::is_held_elsewhere(dir() / "ship.lock") &&
-           std::chrono::steady_clock::now() - start < limit)
-        std::this_thread::sleep_for(10ms);
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-}
-
 void WorkDir::settle(std::chrono::milliseconds limit) const {
     auto until = std::chrono::steady_clock::now() + limit;
-    auto quiet = [&] {
-        auto counts = queue_counts(dir());
-        return counts && counts->pending == 0 && !store::ShipLock::is_held_elsewhere(dir() / "ship.lock");
-    };
-    while (std::chrono::steady_clock::now() < until) {
-        if (quiet()) {
-            std::this_thread::sleep_for(200ms);
-            if (quiet()) return;
-        }
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        bool idle = static_cast<bool>(wait_shipper_idle(std::max(left, 0ms)));
+        auto counts = queue_counts(config_dir());
+        if (idle && counts && counts->pending == 0) return;
+        if (std::chrono::steady_clock::now() >= until) return;
         std::this_thread::sleep_for(50ms);
     }
 }
@@ -128,23 +77,6 @@ std::unique_ptr<store::Journal> open_for_append(const fs::path& dir) {
 }
 
 }  // namespace
-
-std::vector<std::string> queue_events(const fs::path& dir, int n, const std::string& tag) {
-    auto journal = open_for_append(dir);
-    std::vector<std::string> uuids;
-    uuids.reserve(static_cast<std::size_t>(n));
-    for (int i = 0; i < n; ++i) {
-        auto row = journal->append([&](const store::Identity& id) {
-            store::NewEvent e;
-            e.event = "CLI execution succeeded";
-            e.distinct_id = id.anon_id;
-            e.properties = "{\"command_name\":\"" + tag + "\",\"n\":" + std::to_string(i) + "}";
-            return e;
-        });
-        uuids.push_back(row.uuid);
-    }
-    return uuids;
-}
 
 std::string queue_poison_event(const fs::path& dir, const std::string& tag) {
     auto journal = open_for_append(dir);

@@ -17,7 +17,7 @@
 
 #include "store/journal.h"
 #include "support/posthog_sink.h"
-#include "support/process.h"
+#include "support/arcade_home.h"
 
 namespace arcade::reliability {
 
@@ -31,43 +31,21 @@ const char* scale_name();
 // `full_value` at full scale, `ci_value` at ci, half of it (at least 1) at quick.
 int scaled(int ci_value, int full_value);
 
-// A throwaway ARCADE_WORK_DIR with tracking on and PostHog at `posthog_url`
-// (a closed loopback port when empty); removed on destruction.
-struct WorkDir {
-    testing::TempDir tmp;
-    std::map<std::string, std::string> env;
+// How long the suite waits for a home's shipper to be idle: a bound for a
+// broken run, kept far above a loaded sanitizer build's worst case.
+inline constexpr std::chrono::milliseconds kIdleLimit{30000};
 
-    explicit WorkDir(const std::string& posthog_url = "");
-    std::filesystem::path dir() const { return tmp.path() / ".arcade"; }
-    // Points later runs (and the shippers they spawn) at `url`; "" = offline.
-    void set_posthog(const std::string& url);
-
-    // Runs `arcade args...` with this env (20 s timeout).
-    testing::ProcessResult arcade(std::vector<std::string> args) const;
-    // Runs arcade-ship in the foreground; returns how long it lived and how it ended.
-    struct ShipperRun {
-        std::chrono::milliseconds lived{0};
-        int exit_code = -1;  // 128+N when killed by signal N
-    };
-    ShipperRun ship() const;
-    // Waits until no process holds ship.lock (at most `limit`, a bound
-    // for a broken run, kept far above a loaded sanitizer build's worst
-    // case); returns the wait.
-    std::chrono::milliseconds wait_idle(std::chrono::milliseconds limit = std::chrono::milliseconds(30000)) const;
-    // Waits (at most `limit`) until the queue is empty and no shipper holds
-    // the lock, twice in a row 200 ms apart: a shipper drops the lock
-    // between its rounds, and a freshly spawned one takes a moment to take it.
-    void settle(std::chrono::milliseconds limit = std::chrono::milliseconds(30000)) const;
+// Arcade in a throwaway home (support/arcade_home.h), plus waiting for its
+// queue to drain.
+struct WorkDir : testing::ArcadeHome {
+    using ArcadeHome::ArcadeHome;
+    // Waits (at most `limit`) until the queue is empty and the shipper is idle
+    // (testing::wait_shipper_idle).
+    void settle(std::chrono::milliseconds limit = kIdleLimit) const;
 };
-
-std::string arcade_binary();
-std::string shipper_binary();
 
 // --- the journal, read and written directly (faster than CLI runs) ---------
 
-// Appends `n` anonymous events with properties {"command_name": tag, "n": i};
-// returns their uuids in order. Throws on any journal failure.
-std::vector<std::string> queue_events(const std::filesystem::path& dir, int n, const std::string& tag);
 // Appends one event whose name is not valid UTF-8: the shipper's own checks
 // let it through, PostHog (and the sink) refuse any batch that carries it.
 std::string queue_poison_event(const std::filesystem::path& dir, const std::string& tag);

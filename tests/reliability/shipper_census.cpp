@@ -17,6 +17,8 @@
 #include <set>
 #include <sstream>
 
+#include "support/process.h"
+
 namespace arcade::reliability {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -110,20 +112,8 @@ namespace {
 
 // arcade-ship processes whose environment names `work_dir`.
 std::set<int> shippers_for(const fs::path& work_dir) {
-    const std::string needle = "ARCADE_WORK_DIR=" + work_dir.string() + '\0';
-    std::set<int> out;
-    std::error_code ec;
-    for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
-        const std::string name = it->path().filename().string();
-        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-        int pid = std::atoi(name.c_str());
-        if (read_comm(pid) != kShipperComm) continue;
-        std::ifstream env(it->path() / "environ", std::ios::binary);
-        std::stringstream all;
-        all << env.rdbuf();
-        if (all.str().find(needle) != std::string::npos) out.insert(pid);
-    }
-    return out;
+    auto pids = testing::processes_for_work_dir(work_dir, kShipperComm);
+    return {pids.begin(), pids.end()};
 }
 
 }  // namespace

@@ -80,7 +80,7 @@ TEST_CASE("concurrency: parallel CLIs online, offline and back online: each even
     sink.start();
     WorkDir w(sink.url());
     // The first run creates the identity (usage.json) and shows the notice.
-    auto first = w.arcade({"--version"});
+    auto first = w.run({"--version"});
     REQUIRE(first.exit_code == 0);
     const std::string version_line = first.out.substr(0, first.out.find('\n'));
     w.settle();  // its shipper is gone before the storm, so the storm's are all counted
@@ -100,15 +100,15 @@ TEST_CASE("concurrency: parallel CLIs online, offline and back online: each even
         PhaseFigures f;
         f.name = name;
         auto t0 = std::chrono::steady_clock::now();
-        ShipperCensus census(w.tmp.path());
-        UsageJsonReader reader(w.dir() / "usage.json");
+        ShipperCensus census(w.path());
+        UsageJsonReader reader(w.config_dir() / "usage.json");
         std::vector<int> pids;
         for (int p = 0; p < procs; ++p) {
             ProcessSpec spec;
             spec.argv = {"/bin/sh", "-c",
                          "for i in $(seq " + std::to_string(runs) +
                              "); do out=$(\"$0\" --version) || exit 9; [ \"$out\" = \"$1\" ] || exit 8; done",
-                         arcade_binary(), version_line};
+                         ArcadeHome::arcade_binary(), version_line};
             spec.env = w.env;
             pids.push_back(start_process(spec));
         }
@@ -118,7 +118,7 @@ TEST_CASE("concurrency: parallel CLIs online, offline and back online: each even
         churn.argv = {"/bin/sh", "-c",
                       "for i in $(seq " + std::to_string(runs) +
                           "); do printf 'cloud: [' > \"$1/credentials.yaml\"; \"$0\" logout >/dev/null || exit 9; done",
-                      arcade_binary(), w.dir().string()};
+                      ArcadeHome::arcade_binary(), w.config_dir().string()};
         churn.env = w.env;
         pids.push_back(start_process(churn));
         for (int pid : pids) {
@@ -135,7 +135,7 @@ TEST_CASE("concurrency: parallel CLIs online, offline and back online: each even
                 std::this_thread::sleep_for(100ms);
         }
         if (online) w.settle();
-        else w.wait_idle();
+        else w.wait_shipper_idle(kIdleLimit);
         // Every shipper of the phase has exited before its figures are
         // read (each must within 10 s; the bound only ends a broken run).
         census.wait_none_alive(20s);
@@ -158,12 +158,12 @@ TEST_CASE("concurrency: parallel CLIs online, offline and back online: each even
     phases.push_back(storm("online", true));
     w.set_posthog("");
     phases.push_back(storm("offline", false));
-    auto offline_pending = queue_counts(w.dir()).value_or(arcade::store::QueueCounts{}).pending;
+    auto offline_pending = queue_counts(w.config_dir()).value_or(arcade::store::QueueCounts{}).pending;
     // Back online. The failed offline run left a 30 s backoff in force;
     // rather than wait it out, `usage flush` (which ignores it) delivers the
     // offline queue and clears it, as a user would.
     w.set_posthog(sink.url());
-    auto flush = w.arcade({"usage", "flush"});
+    auto flush = w.run({"usage", "flush"});
     w.settle();
     phases.push_back(storm("back online", true));
     w.settle();
@@ -171,7 +171,7 @@ TEST_CASE("concurrency: parallel CLIs online, offline and back online: each even
     auto more = sink.accepted_events();
     accepted.insert(accepted.end(), more.begin(), more.end());
     auto copies = accepted_copies(accepted, {"version", "logout"});
-    auto journal = snapshot(w.dir());
+    auto journal = snapshot(w.config_dir());
     std::vector<std::string> recorded;
     for (const auto& r : journal.rows)
         if (r.properties.find("\"command_name\":\"version\"") != std::string::npos ||

@@ -67,7 +67,7 @@ TEST_CASE("crash loop: SIGKILL the shipper at random moments while it drains, an
     std::vector<std::string> produced;
     auto pending_now = [&]() -> std::int64_t {
         if (produced.empty()) return 0;  // no journal yet
-        auto c = queue_counts(w.dir());
+        auto c = queue_counts(w.config_dir());
         REQUIRE(c);
         return c->pending;
     };
@@ -75,7 +75,7 @@ TEST_CASE("crash loop: SIGKILL the shipper at random moments while it drains, an
         auto pending = pending_now();
         int room = static_cast<int>(std::min<std::int64_t>(kBacklog - pending, total - static_cast<std::int64_t>(produced.size())));
         if (room <= 0) return;
-        auto more = queue_events(w.dir(), room, kTag);
+        auto more = w.queue_events(room, kTag);
         produced.insert(produced.end(), more.begin(), more.end());
     };
 
@@ -92,7 +92,7 @@ TEST_CASE("crash loop: SIGKILL the shipper at random moments while it drains, an
     for (int k = 0; k < kills; ++k) {
         top_up();
         ProcessSpec spec;
-        spec.argv = {shipper_binary()};
+        spec.argv = {ArcadeHome::shipper_binary()};
         spec.env = w.env;
         int pid = start_process(spec);
         std::uniform_real_distribution<double> moment(0, window_ms);
@@ -102,26 +102,26 @@ TEST_CASE("crash loop: SIGKILL the shipper at random moments while it drains, an
         int status = 0;
         ::waitpid(pid, &status, 0);
         landed += WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-        auto sent = queue_counts(w.dir()).value_or(arcade::store::QueueCounts{}).sent;
+        auto sent = queue_counts(w.config_dir()).value_or(arcade::store::QueueCounts{}).sent;
         if (sent >= total && drained_at == 0) drained_at = k + 1;
         double on_schedule = static_cast<double>(total) * (k + 1) / kills;
         window_ms = static_cast<double>(sent) < on_schedule ? std::min(window_ms * 1.2, 4000.0)
                                                            : std::max(window_ms / 1.2, 100.0);
     }
-    std::int64_t sent_under_fire = queue_counts(w.dir()).value_or(arcade::store::QueueCounts{}).sent;
+    std::int64_t sent_under_fire = queue_counts(w.config_dir()).value_or(arcade::store::QueueCounts{}).sent;
 
     // Whatever is still queued (a backlog the kills never let through, and
     // the rest of the events) goes in undisturbed foreground runs.
     ProcessResult flush;
     for (int round = 0; round <= total / kBacklog + 2; ++round) {
         top_up();
-        flush = w.arcade({"usage", "flush"});
+        flush = w.run({"usage", "flush"});
         if (static_cast<int>(produced.size()) == total) break;
     }
     w.settle();
 
     auto copies = accepted_copies(sink.accepted_events(), {kTag});
-    auto journal = snapshot(w.dir());
+    auto journal = snapshot(w.config_dir());
     Tally t = tally(produced, copies, journal);
     int resent = resent_batches(sink.requests());
     auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

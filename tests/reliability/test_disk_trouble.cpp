@@ -92,7 +92,7 @@ bool skip_without_mount(const TmpfsMount& m, const char* what) {
 int run_versions(const WorkDir& w, int n, const std::string& version_line) {
     int bad = 0;
     for (int i = 0; i < n; ++i) {
-        auto r = w.arcade({"--version"});
+        auto r = w.run({"--version"});
         bad += r.exit_code != 0 || r.out.substr(0, r.out.find('\n')) != version_line;
     }
     return bad;
@@ -109,7 +109,7 @@ std::vector<int> start_version_loops(const WorkDir& w, const std::string& versio
         spec.argv = {"/bin/sh", "-c",
                      "n=0; while [ ! -e \"$2\" ]; do out=$(\"$0\" --version) || exit 9; "
                      "[ \"$out\" = \"$1\" ] || exit 8; n=$((n+1)); done; echo $n > \"$3\"",
-                     arcade_binary(), version_line, stop.string(), count.string()};
+                     ArcadeHome::arcade_binary(), version_line, stop.string(), count.string()};
         spec.env = w.env;
         pids.push_back(start_process(spec));
     }
@@ -144,10 +144,10 @@ TEST_CASE("disk trouble: config dir on a 1 MiB tmpfs that fills up", "[reliabili
     PostHogSink sink;
     sink.start();
     WorkDir w(sink.url());
-    TmpfsMount disk(w.dir(), "1m");
+    TmpfsMount disk(w.config_dir(), "1m");
     if (skip_without_mount(disk, "disk trouble / full tmpfs")) return;
     const int runs = scaled(10, 40);
-    auto first = w.arcade({"--version"});
+    auto first = w.run({"--version"});
     REQUIRE(first.exit_code == 0);
     const std::string version_line = first.out.substr(0, first.out.find('\n'));
     int invocations = 1, cli_failures = 0;
@@ -163,7 +163,7 @@ TEST_CASE("disk trouble: config dir on a 1 MiB tmpfs that fills up", "[reliabili
 
     // Fill the disk: a filler leaves 128 KiB, then offline runs grow the
     // journal into the rest until its writes fail.
-    const fs::path filler = w.dir() / "filler";
+    const fs::path filler = w.config_dir() / "filler";
     {
         std::ofstream out(filler, std::ios::binary);
         std::string block(4096, 'x');
@@ -173,7 +173,7 @@ TEST_CASE("disk trouble: config dir on a 1 MiB tmpfs that fills up", "[reliabili
     const int offline_runs = scaled(40, 150);
     cli_failures += run_versions(w, offline_runs, version_line);
     invocations += offline_runs;
-    w.wait_idle();
+    w.wait_shipper_idle(kIdleLimit);
     const auto free_when_full = disk.free_bytes();
 
     // Online again with the disk still full: commands keep working, and a
@@ -184,23 +184,23 @@ TEST_CASE("disk trouble: config dir on a 1 MiB tmpfs that fills up", "[reliabili
     std::string flush_codes;
     bool flush_status_ok = true;
     for (int i = 0; i < 3; ++i) {
-        auto f = w.arcade({"usage", "flush"});
+        auto f = w.run({"usage", "flush"});
         flush_codes += (i ? "," : "") + std::to_string(f.exit_code);
         flush_status_ok &= f.exit_code == 0 || f.exit_code == 1;
     }
-    auto status = w.arcade({"usage", "status", "--json"});
-    w.wait_idle();
+    auto status = w.run({"usage", "status", "--json"});
+    w.wait_shipper_idle(kIdleLimit);
     const int invocations_while_full = invocations;
-    const auto recorded_while_full = uuids_of(snapshot(w.dir()), "version");
+    const auto recorded_while_full = uuids_of(snapshot(w.config_dir()), "version");
     const auto acked_while_full = accepted_copies(sink.accepted_events(), {"version"});
 
     // Room again: the next flush delivers what waited.
     fs::remove(filler);
-    auto recovered = w.arcade({"usage", "flush"});
+    auto recovered = w.run({"usage", "flush"});
     cli_failures += run_versions(w, runs, version_line);
     invocations += runs;
     w.settle();
-    auto journal = snapshot(w.dir());
+    auto journal = snapshot(w.config_dir());
     auto recorded = uuids_of(journal, "version");
     auto copies = accepted_copies(sink.accepted_events(), {"version"});
     Tally t = tally(recorded, copies, journal);
@@ -240,17 +240,17 @@ TEST_CASE("disk trouble: config dir remounted read-only in the middle of a run",
     PostHogSink sink;
     sink.start();
     WorkDir w(sink.url());
-    TmpfsMount disk(w.dir(), "16m");
+    TmpfsMount disk(w.config_dir(), "16m");
     if (skip_without_mount(disk, "disk trouble / read-only remount")) return;
     const int workers = scaled(2, 4);
     // The loops run this long before, during and after the read-only spell.
     const auto spell = std::chrono::milliseconds(scaled(2000, 3000));
-    auto first = w.arcade({"--version"});
+    auto first = w.run({"--version"});
     REQUIRE(first.exit_code == 0);
     const std::string version_line = first.out.substr(0, first.out.find('\n'));
-    const fs::path stop = w.tmp.path() / "stop";
+    const fs::path stop = w.path() / "stop";
     std::vector<fs::path> counts;
-    for (int i = 0; i < workers; ++i) counts.push_back(w.tmp.path() / ("runs." + std::to_string(i)));
+    for (int i = 0; i < workers; ++i) counts.push_back(w.path() / ("runs." + std::to_string(i)));
 
     auto pids = start_version_loops(w, version_line, stop, counts);
     // Mid-run, the config dir turns read-only for a while, then read-write
@@ -268,8 +268,8 @@ TEST_CASE("disk trouble: config dir remounted read-only in the middle of a run",
         std::this_thread::sleep_for(1ms);
     }
     bool overlaid = !remounted && disk.overlay_read_only();
-    auto status_ro = w.arcade({"usage", "status", "--json"});
-    auto version_ro = w.arcade({"--version"});
+    auto status_ro = w.run({"usage", "status", "--json"});
+    auto version_ro = w.run({"--version"});
     std::this_thread::sleep_for(spell);
     if (remounted) CHECK(disk.remount(false));
     if (overlaid) disk.drop_overlay();
@@ -278,9 +278,9 @@ TEST_CASE("disk trouble: config dir remounted read-only in the middle of a run",
     int failed_workers = wait_all(pids);
     int invocations = 2;
     for (const auto& c : counts) invocations += std::atoi(slurp(c).c_str());
-    auto flush = w.arcade({"usage", "flush"});
+    auto flush = w.run({"usage", "flush"});
     w.settle();
-    auto journal = snapshot(w.dir());
+    auto journal = snapshot(w.config_dir());
     auto recorded = uuids_of(journal, "version");
     Tally t = tally(recorded, accepted_copies(sink.accepted_events(), {"version"}), journal);
 
@@ -322,17 +322,17 @@ TEST_CASE("disk trouble: the journal's WAL deleted under a running shipper", "[r
     sink.script(std::vector<Step>(64, parse_step("delay=150:200")));
     sink.start();
     WorkDir w(sink.url());
-    auto produced = queue_events(w.dir(), queued, "wal");
+    auto produced = w.queue_events(queued, "wal");
     const std::string version_line = [&] {
         WorkDir quiet;  // tracking off: records nothing, starts no shipper
         quiet.env["ARCADE_USAGE_TRACKING"] = "0";
-        auto r = quiet.arcade({"--version"});
+        auto r = quiet.run({"--version"});
         return r.out.substr(0, r.out.find('\n'));
     }();
 
-    ShipperCensus census(w.tmp.path());
+    ShipperCensus census(w.path());
     ProcessSpec ship;
-    ship.argv = {shipper_binary()};
+    ship.argv = {ArcadeHome::shipper_binary()};
     ship.env = w.env;
     auto t0 = std::chrono::steady_clock::now();
     int pid = start_process(ship);
@@ -351,23 +351,23 @@ TEST_CASE("disk trouble: the journal's WAL deleted under a running shipper", "[r
     } join_reaper{reaper};
     REQUIRE(sink.wait_for_accepted(1000, 30s));  // a bound for a broken run only
     std::error_code ec;
-    const bool deleted = fs::remove(w.dir() / "usage.db-wal", ec);
+    const bool deleted = fs::remove(w.config_dir() / "usage.db-wal", ec);
     const int during = scaled(10, 40);
     int cli_failures = run_versions(w, during, version_line);
     reaper.join();
     census.wait_none_alive(20s);
-    w.wait_idle();
+    w.wait_shipper_idle(kIdleLimit);
 
     // Afterwards: a flush, then fresh commands must be recorded and delivered.
-    auto flush = w.arcade({"usage", "flush"});
-    w.wait_idle();
-    const auto versions_before = uuids_of(snapshot(w.dir()), "version");
+    auto flush = w.run({"usage", "flush"});
+    w.wait_shipper_idle(kIdleLimit);
+    const auto versions_before = uuids_of(snapshot(w.config_dir()), "version");
     const int after = 5;
     cli_failures += run_versions(w, after, version_line);
     w.settle();
     census.stop();
     auto shippers = census.figures();
-    auto journal = snapshot(w.dir());
+    auto journal = snapshot(w.config_dir());
     auto copies = accepted_copies(sink.accepted_events(), {"wal", "version"});
     auto recorded_versions = uuids_of(journal, "version");
     std::vector<std::string> all = produced;

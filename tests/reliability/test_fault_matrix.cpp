@@ -97,26 +97,26 @@ TEST_CASE("fault matrix: every PostHog failure, once and persistent: delivered, 
         std::vector<std::string> produced;
         std::string poison;
         if (c.expect == Expect::poison) {
-            produced = queue_events(w.dir(), 37, kTag);
-            poison = queue_poison_event(w.dir(), kTag);
+            produced = w.queue_events(37, kTag);
+            poison = queue_poison_event(w.config_dir(), kTag);
             produced.push_back(poison);
-            auto rest = queue_events(w.dir(), kEvents - 38, kTag);
+            auto rest = w.queue_events(kEvents - 38, kTag);
             produced.insert(produced.end(), rest.begin(), rest.end());
         } else {
-            produced = queue_events(w.dir(), kEvents, kTag);
+            produced = w.queue_events(kEvents, kTag);
         }
 
-        ShipperCensus census(w.tmp.path());
+        ShipperCensus census(w.path());
         o.run = w.ship();
         // A run out of time hands over to a successor: wait for every shipper.
         census.wait_none_alive(20s);
-        w.wait_idle();
+        w.wait_shipper_idle(kIdleLimit);
         census.stop();
         o.shippers = census.figures();
         auto reqs = sink.requests();
         o.requests = reqs.size();
         if (reqs.size() >= 2) o.first_gap_ms = reqs[1].received_ms - reqs[0].received_ms;
-        auto after_run = snapshot(w.dir());
+        auto after_run = snapshot(w.config_dir());
         o.sent = after_run.count_state("sent", kTag);
         o.dead = after_run.count_state("dead", kTag);
         o.pending = after_run.count_state("pending", kTag);
@@ -127,9 +127,9 @@ TEST_CASE("fault matrix: every PostHog failure, once and persistent: delivered, 
                 o.poison_dead = true;
 
         sink.script({});
-        o.flush_exit = w.arcade({"usage", "flush"}).exit_code;
-        w.wait_idle();
-        o.final = tally(produced, accepted_copies(sink.accepted_events(), {kTag}), snapshot(w.dir()));
+        o.flush_exit = w.run({"usage", "flush"}).exit_code;
+        w.wait_shipper_idle(kIdleLimit);
+        o.final = tally(produced, accepted_copies(sink.accepted_events(), {kTag}), snapshot(w.config_dir()));
         produced_total += o.final.produced;
         delivered_total += o.final.delivered;
         lost_total += o.final.lost;

@@ -2,8 +2,6 @@
 // An in-memory Transport for drain tests: answers from a script, records
 // every request (with the gzip body inflated) and never touches the network.
 
-#include <zlib.h>
-
 #include <deque>
 #include <functional>
 #include <rapidjson/document.h>
@@ -11,26 +9,9 @@
 #include <vector>
 
 #include "http/transport.h"
+#include "support/gzip_body.h"
 
 namespace arcade::testing {
-
-inline std::string gunzip(const std::string& in) {
-    z_stream zs{};
-    inflateInit2(&zs, 16 + MAX_WBITS);
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    zs.avail_in = static_cast<uInt>(in.size());
-    std::string out;
-    char buf[65536];
-    int rc;
-    do {
-        zs.next_out = reinterpret_cast<Bytef*>(buf);
-        zs.avail_out = sizeof buf;
-        rc = inflate(&zs, Z_NO_FLUSH);
-        out.append(buf, sizeof buf - zs.avail_out);
-    } while (rc == Z_OK);
-    inflateEnd(&zs);
-    return out;
-}
 
 struct SeenRequest {
     http::Request request;
@@ -52,7 +33,7 @@ public:
         s.request = req;
         bool gz = false;
         for (auto& [k, v] : req.headers) gz |= (k == "Content-Encoding" && v == "gzip");
-        s.json = gz ? gunzip(req.body) : req.body;
+        s.json = gz ? gunzip(req.body).text : req.body;
         rapidjson::Document d;
         d.Parse(s.json.c_str());
         if (!d.HasParseError() && d.IsObject() && d.HasMember("batch")) {

@@ -32,37 +32,6 @@ std::string command_of(const std::string& event_json) {
     return d["properties"]["command_name"].GetString();
 }
 
-std::string shipper_binary() {
-    return (fs::path(Arcade::binary()).parent_path() / "arcade-ship").string();
-}
-
-// Waits until the shippers the test's CLI runs started are gone; returns how
-// long that took (at least `limit` when they outlived it). Waiting for the
-// processes rather than for ship.lock also covers a shipper just forked that
-// has not taken the lock yet; whoever holds the lock is one of them. It also
-// never takes the lock, which could make a shipper starting then give up.
-std::chrono::milliseconds wait_shipper_idle(const Arcade& a, std::chrono::milliseconds limit = 12000ms) {
-    auto start = std::chrono::steady_clock::now();
-    wait_detached_gone(a.tmp.path(), limit);
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-}
-
-// Appends `n` events straight into the journal (faster than n CLI runs).
-void queue_events(const Arcade& a, int n) {
-    arcade::ensure_private_dir(a.dir());
-    auto open = arcade::store::Journal::open(arcade::ConfigPaths{a.dir()}, arcade::system_clock(),
-                                             arcade::store::OpenMode::read_write);
-    REQUIRE(open.journal);
-    for (int i = 0; i < n; ++i)
-        open.journal->append([&](const arcade::store::Identity& id) {
-            arcade::store::NewEvent e;
-            e.event = "CLI execution succeeded";
-            e.distinct_id = id.anon_id;
-            e.properties = "{\"command_name\":\"queued\",\"n\":" + std::to_string(i) + "}";
-            return e;
-        });
-}
-
 }  // namespace
 
 TEST_CASE("a command's event reaches PostHog through the detached shipper within 10 s", "[shipper]") {
@@ -80,7 +49,7 @@ TEST_CASE("a command's event reaches PostHog through the detached shipper within
     CHECK(reqs[0].api_key == "phc_test");
     CHECK_FALSE(reqs[0].sent_at.empty());
     CHECK(command_of(sink.accepted_events()[0]) == "version");
-    wait_shipper_idle(a);
+    CHECK(a.wait_shipper_idle());
     auto s = a.status();
     CHECK(s["queue"]["sent"].GetInt() >= 1);
     CHECK(s["shipper"]["last_success_at"].IsString());
@@ -91,14 +60,14 @@ TEST_CASE("offline events wait, cost no spawn during backoff, and are delivered 
     sink.start();
     Arcade a;  // PostHog host: a closed loopback port
     for (int i = 0; i < 3; ++i) CHECK(a.run({"--version"}).exit_code == 0);
-    wait_shipper_idle(a);
+    CHECK(a.wait_shipper_idle());
     auto s = a.status();
     CHECK(s["queue"]["pending"].GetInt() >= 3);
     REQUIRE(s["shipper"]["last_error"].IsString());
     REQUIRE(s["shipper"]["next_attempt_at"].IsString());
     std::string first_attempt = s["shipper"]["last_attempt_at"].GetString();
     for (int i = 0; i < 3; ++i) a.run({"--version"});
-    wait_shipper_idle(a);
+    CHECK(a.wait_shipper_idle());
     // Inside the backoff window no shipper ran: the last attempt is unchanged.
     CHECK(std::string(a.status()["shipper"]["last_attempt_at"].GetString()) == first_attempt);
 
@@ -140,9 +109,9 @@ TEST_CASE("401 keeps events pending and usage status says why", "[shipper]") {
     sink.start();
     Arcade a(sink.url());
     a.run({"--version"});
-    wait_shipper_idle(a);
+    CHECK(a.wait_shipper_idle());
     std::this_thread::sleep_for(100ms);
-    wait_shipper_idle(a);
+    CHECK(a.wait_shipper_idle());
     auto s = a.status();
     CHECK(s["queue"]["pending"].GetInt() >= 1);
     REQUIRE(s["shipper"]["last_error"].IsString());
@@ -160,7 +129,7 @@ TEST_CASE("a shipper facing a server that never answers exits within 10 s", "[sh
     Arcade a(sink.url());
     a.run({"--version"});
     std::this_thread::sleep_for(200ms);
-    auto lived = wait_shipper_idle(a, 15000ms);
+    auto lived = a.wait_shipper_idle(15000ms).waited;
     CHECK(lived < 10000ms);
     CHECK(a.run({"--version"}).exit_code == 0);
 }
@@ -171,9 +140,9 @@ TEST_CASE("kill -9 of the shipper mid-batch loses nothing, only the in-flight ba
     sink.start();
     Arcade a(sink.url());
     a.env["ARCADE_USAGE_TRACKING"] = "1";
-    queue_events(a, 2500);
+    a.queue_events(2500, "queued");
     ProcessSpec ship;
-    ship.argv = {shipper_binary()};
+    ship.argv = {ArcadeHome::shipper_binary()};
     ship.env = a.env;
     int pid = start_process(ship);
     // Wait for the first batch to be in flight, then kill the shipper.
@@ -210,20 +179,7 @@ TEST_CASE("16 concurrent CLIs x 50 runs: every event delivered, never two shippe
 #else
     constexpr int kProcs = 16, kRuns = 50;
 #endif
-    std::vector<int> pids;
-    for (int p = 0; p < kProcs; ++p) {
-        ProcessSpec spec;
-        spec.argv = {"/bin/sh", "-c",
-                     "for i in $(seq " + std::to_string(kRuns) + "); do \"$0\" --version >/dev/null || exit 9; done",
-                     Arcade::binary()};
-        spec.env = a.env;
-        pids.push_back(start_process(spec));
-    }
-    for (int pid : pids) {
-        int status = 0;
-        ::waitpid(pid, &status, 0);
-        CHECK(WEXITSTATUS(status) == 0);
-    }
+    for (int status : a.run_concurrently(kProcs, kRuns, {"--version"})) CHECK(status == 0);
     const std::size_t expected = 1 + kProcs * kRuns;
     CHECK(sink.wait_for_accepted(expected, 30s));
     std::set<std::string> uuids;

@@ -35,23 +35,7 @@ std::optional<ProcStat> proc_stat(int pid) {
 
 // arcade-ship processes working for `work_dir` (other tests run in parallel
 // and have shippers of their own).
-std::vector<int> shipper_pids(const fs::path& work_dir) {
-    const std::string mine = "ARCADE_WORK_DIR=" + work_dir.string();
-    std::vector<int> out;
-    for (auto& entry : fs::directory_iterator("/proc")) {
-        auto name = entry.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::error_code ec;
-        auto exe = fs::read_symlink(entry.path() / "exe", ec);
-        if (ec || exe.filename() != "arcade-ship") continue;
-        std::ifstream env_file(entry.path() / "environ", std::ios::binary);
-        std::string env((std::istreambuf_iterator<char>(env_file)), std::istreambuf_iterator<char>());
-        std::string needle = mine;
-        needle.push_back('\0');
-        if (env.find(needle) != std::string::npos) out.push_back(std::stoi(name));
-    }
-    return out;
-}
+std::vector<int> shipper_pids(const fs::path& work_dir) { return processes_for_work_dir(work_dir, "arcade-ship"); }
 
 }  // namespace
 
@@ -61,17 +45,17 @@ TEST_CASE("the shipper is started fully detached", "[shipper]") {
     sink.start();
     Arcade a(sink.url());
     // A descriptor the CLI inherits without close-on-exec: the shipper must not get it.
-    auto leak_path = a.tmp.path() / "inherited-marker";
+    auto leak_path = a.path() / "inherited-marker";
     int leaked = ::open(leak_path.c_str(), O_CREAT | O_RDWR, 0600);
     REQUIRE(leaked >= 0);
-    auto before = shipper_pids(a.tmp.path());
+    auto before = shipper_pids(a.path());
     auto r = a.run({"--version"});
     ::close(leaked);
     CHECK(r.exit_code == 0);
 
     int pid = 0;
     for (int i = 0; i < 200 && pid == 0; ++i) {
-        for (int p : shipper_pids(a.tmp.path()))
+        for (int p : shipper_pids(a.path()))
             if (std::find(before.begin(), before.end(), p) == before.end()) pid = p;
         if (pid == 0) std::this_thread::sleep_for(10ms);
     }
@@ -104,9 +88,9 @@ TEST_CASE("no shipper is spawned while one holds the lock, in debug mode, or wit
     SECTION("debug mode") {
         a.env["ARCADE_USAGE_DEBUG"] = "1";
     }
-    auto before = shipper_pids(a.tmp.path()).size();
+    auto before = shipper_pids(a.path()).size();
     for (int i = 0; i < 5; ++i) a.run({"--version"});
     std::this_thread::sleep_for(200ms);
-    CHECK(shipper_pids(a.tmp.path()).size() == before);
+    CHECK(shipper_pids(a.path()).size() == before);
     CHECK(sink.requests().empty());
 }

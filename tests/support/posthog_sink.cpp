@@ -4,7 +4,6 @@
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
-#include <zlib.h>
 
 #include <netinet/in.h>
 #include <pthread.h>
@@ -23,10 +22,12 @@
 #include <thread>
 #include <utility>
 
+#include "support/gzip_body.h"
+#include "support/loopback_listener.h"
+
 namespace arcade::testing {
 namespace {
 
-constexpr const char *kLoopback = "127.0.0.1";
 // PostHog refuses /batch/ bodies above 20 MiB and events above about 1 MB.
 constexpr std::size_t kMaxBodyBytes = 20u * 1024 * 1024;
 constexpr std::size_t kMaxEventBytes = 1024u * 1024;
@@ -56,11 +57,6 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-bool has_gzip_magic(std::string_view body) {
-  return body.size() >= 2 && static_cast<unsigned char>(body[0]) == 0x1f &&
-         static_cast<unsigned char>(body[1]) == 0x8b;
-}
-
 // The canonical 8-4-4-4-12 hex form, which is what PostHog SDKs send.
 bool is_uuid(std::string_view text) {
   if (text.size() != 36) return false;
@@ -73,28 +69,18 @@ bool is_uuid(std::string_view text) {
   return true;
 }
 
-// Inflates one gzip member (16 + MAX_WBITS accepts the gzip wrapper only).
-Verdict gunzip(std::string_view in, std::string &out) {
-  z_stream stream{};
-  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) return {500, "zlib failed to initialise"};
-  const std::unique_ptr<z_stream, int (*)(z_stream *)> guard(&stream, inflateEnd);
-  stream.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(in.data()));
-  stream.avail_in = static_cast<uInt>(in.size());
-  char chunk[64 * 1024];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    stream.next_out = reinterpret_cast<Bytef *>(chunk);
-    stream.avail_out = sizeof chunk;
-    rc = inflate(&stream, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) return {400, "body is not valid gzip"};
-    out.append(chunk, sizeof chunk - stream.avail_out);
-    if (out.size() > kMaxBodyBytes) return {413, "decoded body is larger than 20 MiB"};
-    if (rc == Z_OK && stream.avail_in == 0 && stream.avail_out != 0) {
-      return {400, "gzip stream is truncated"};
-    }
+// PostHog's answer to a gzip body it cannot decode.
+Verdict gunzip_verdict(std::string_view in, std::string &out) {
+  Gunzipped g = gunzip(in, kMaxBodyBytes);
+  out = std::move(g.text);
+  switch (g.problem) {
+    case GzipProblem::none: return {};
+    case GzipProblem::invalid: return {400, "body is not valid gzip"};
+    case GzipProblem::truncated: return {400, "gzip stream is truncated"};
+    case GzipProblem::trailing_data: return {400, "data after the end of the gzip stream"};
+    case GzipProblem::too_large: return {413, "decoded body is larger than 20 MiB"};
   }
-  if (stream.avail_in != 0) return {400, "data after the end of the gzip stream"};
-  return {};
+  return {400, "body is not valid gzip"};
 }
 
 std::string compact_json(const rapidjson::Value &value) {
@@ -142,7 +128,7 @@ Verdict judge(std::string_view body, const std::string &required_key, ReceivedRe
   if (body.size() > kMaxBodyBytes) return {413, "body is larger than 20 MiB"};
   std::string decoded;
   if (record.gzip_header || record.gzip_body) {
-    if (auto verdict = gunzip(body, decoded); !is_2xx(verdict.status)) return verdict;
+    if (auto verdict = gunzip_verdict(body, decoded); !is_2xx(verdict.status)) return verdict;
     body = decoded;
   }
 
@@ -261,10 +247,7 @@ struct PostHogSink::State {
 
   const std::string required_key;
   httplib::Server server;
-  std::thread serve_thread;
-  std::atomic<int> port{0};
-  std::atomic<bool> listen_returned{false};
-  std::mutex lifecycle_mutex;  // serialises start() and stop()
+  LoopbackListener listener{server};
 
   mutable std::mutex mutex;  // guards everything below
   // Signalled when events are accepted and when the sink is stopping.
@@ -464,50 +447,20 @@ PostHogSink::~PostHogSink() {
 }
 
 int PostHogSink::start(int port) {
-  State &s = *state_;
-  std::lock_guard lifecycle(s.lifecycle_mutex);
-  if (s.serve_thread.joinable() || s.listen_returned) {
-    throw std::logic_error("a PostHogSink starts only once");
-  }
-  const int bound = port == 0 ? s.server.bind_to_any_port(kLoopback)
-                              : (s.server.bind_to_port(kLoopback, port) ? port : -1);
-  if (bound <= 0) {
-    throw std::runtime_error("posthog sink cannot bind " + std::string(kLoopback) + ":" +
-                             std::to_string(port));
-  }
-  s.port = bound;
-  s.serve_thread = std::thread([&s] {
-    block_sigpipe_in_this_thread();
-    s.server.listen_after_bind();
-    s.listen_returned = true;
-  });
-  // httplib's stop() does nothing until the accept loop runs, so a stop()
-  // straight after start() would leave the thread serving forever.
-  while (!s.server.is_running() && !s.listen_returned) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  if (s.listen_returned) {
-    s.serve_thread.join();
-    throw std::runtime_error("posthog sink failed to serve on " + url());
-  }
-  return bound;
+  return state_->listener.start(port, "posthog sink", block_sigpipe_in_this_thread);
 }
 
-std::string PostHogSink::url() const {
-  return "http://" + std::string(kLoopback) + ":" + std::to_string(state_->port.load());
-}
+std::string PostHogSink::url() const { return state_->listener.url(); }
 
 void PostHogSink::stop() {
   State &s = *state_;
-  std::lock_guard lifecycle(s.lifecycle_mutex);
-  if (!s.serve_thread.joinable()) return;
-  {
-    std::lock_guard lock(s.mutex);
-    s.stopping = true;
-  }
-  s.changed.notify_all();
-  s.server.stop();
-  s.serve_thread.join();
+  s.listener.stop([&s] {
+    {
+      std::lock_guard lock(s.mutex);
+      s.stopping = true;
+    }
+    s.changed.notify_all();
+  });
 }
 
 void PostHogSink::script(std::vector<Step> steps) {

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <tuple>
 #include <utility>
@@ -219,9 +220,11 @@ int start_process(const ProcessSpec& spec) {
     return spawn(spec, {devnull.get(), devnull.get(), devnull.get()});
 }
 
-TempDir::TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "arcade-test-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+TempDir::TempDir() : TempDir(std::filesystem::temp_directory_path()) {}
+
+TempDir::TempDir(const std::filesystem::path& root, const std::string& prefix) {
+    std::string tmpl = (root / (prefix + "-XXXXXX")).string();
+    if (!::mkdtemp(tmpl.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp " + tmpl);
     path_ = tmpl;
 }
 
@@ -243,18 +246,6 @@ std::string env_path(const char* name) {
     return v ? v : "";
 }
 
-std::map<std::string, std::string> arcade_env(const std::filesystem::path& work_dir, const std::string& posthog_url) {
-    std::map<std::string, std::string> env;
-    env["ARCADE_WORK_DIR"] = work_dir.string();
-    env["HOME"] = work_dir.string();
-    env["PATH"] = "/usr/bin:/bin";
-    env["ARCADE_USAGE_POSTHOG_KEY"] = "phc_test";
-    env["ARCADE_USAGE_POSTHOG_HOST"] = posthog_url.empty() ? "http://127.0.0.1:9" : posthog_url;
-    env["ARCADE_CLOUD_URL"] = "http://127.0.0.1:9";
-    env["ARCADE_ENGINE_URL"] = "http://127.0.0.1:9";
-    return env;
-}
-
 std::string slurp(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     std::ostringstream ss;
@@ -262,37 +253,38 @@ std::string slurp(const std::filesystem::path& path) {
     return ss.str();
 }
 
-namespace {
-
-int processes_for_work_dir(const std::string& needle) {
-    int found = 0;
+std::vector<int> processes_for_work_dir(const std::filesystem::path& work_dir, std::string_view program) {
+    const std::string needle = "ARCADE_WORK_DIR=" + work_dir.string();
+    std::vector<int> found;
     const int self = ::getpid();
     std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-        const std::string name = entry.path().filename().string();
+    for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
         if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-        if (std::stoi(name) == self) continue;
-        std::string env_block = slurp(entry.path() / "environ");  // "" for zombies and vanished processes
-        std::size_t pos = 0;
-        while (pos < env_block.size()) {
-            std::size_t end = env_block.find('\0', pos);
-            if (end == std::string::npos) end = env_block.size();
-            if (env_block.compare(pos, end - pos, needle) == 0) {
-                ++found;
+        const int pid = std::stoi(name);
+        if (pid == self) continue;
+        if (!program.empty()) {
+            std::string comm = slurp(it->path() / "comm");
+            if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+            if (comm != program) continue;
+        }
+        const std::string env_block = slurp(it->path() / "environ");  // "" for zombies and vanished processes
+        for (std::size_t pos = 0; pos < env_block.size();) {
+            std::size_t stop = env_block.find('\0', pos);
+            if (stop == std::string::npos) stop = env_block.size();
+            if (env_block.compare(pos, stop - pos, needle) == 0) {
+                found.push_back(pid);
                 break;
             }
-            pos = end + 1;
+            pos = stop + 1;
         }
     }
     return found;
 }
 
-}  // namespace
-
 bool wait_detached_gone(const std::filesystem::path& work_dir, std::chrono::milliseconds timeout) {
-    const std::string needle = "ARCADE_WORK_DIR=" + work_dir.string();
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (processes_for_work_dir(needle) > 0) {
+    while (!processes_for_work_dir(work_dir).empty()) {
         if (std::chrono::steady_clock::now() > deadline) return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -85,10 +86,13 @@ ProcessResult run_in_terminal(const ProcessSpec& spec, const std::string& typed 
 // Starts a process without waiting; returns its pid (stdio on /dev/null).
 int start_process(const ProcessSpec& spec);
 
-// A fresh directory under /tmp, removed (recursively) on destruction.
+// A fresh private directory (mkdtemp) under `root` (default: the system's
+// temporary directory), removed recursively on destruction. Throws
+// std::system_error when it cannot be made.
 class TempDir {
 public:
     TempDir();
+    explicit TempDir(const std::filesystem::path& root, const std::string& prefix = "arcade-test");
     ~TempDir();
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
@@ -101,15 +105,17 @@ private:
 // A path from the environment variable `name` (set by CTest), or "".
 std::string env_path(const char* name);
 
-// The environment for running `arcade` in `work_dir` with tracking on and
-// PostHog at `posthog_url` (a closed loopback port when empty).
-std::map<std::string, std::string> arcade_env(const std::filesystem::path& work_dir, const std::string& posthog_url = "");
+// The processes (this one excepted) whose environment holds
+// ARCADE_WORK_DIR=`work_dir`, only those named `program` (their
+// /proc/<pid>/comm, e.g. "arcade-ship") when it is not empty. Zombies have
+// no environment and are not listed.
+std::vector<int> processes_for_work_dir(const std::filesystem::path& work_dir, std::string_view program = "");
 
 // Waits until no process is left whose environment holds
-// ARCADE_WORK_DIR=`work_dir` (the detached shippers a test's CLI runs
-// started, including a fork that has not exec'd yet); false on timeout.
-// Unlike probing ship.lock this also covers a shipper that has not taken the
-// lock yet, and never takes the lock itself.
+// ARCADE_WORK_DIR=`work_dir` (the CLI runs and the detached shippers they
+// started, including a fork that has not exec'd yet); false on timeout. One
+// half of the tests' idle-wait (support/arcade_home.h: wait_shipper_idle,
+// which is what a test calls); the benchmark uses it alone.
 bool wait_detached_gone(const std::filesystem::path& work_dir,
                         std::chrono::milliseconds timeout = std::chrono::milliseconds(12000));
 

@@ -9,7 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "fake_arcade.h"
+#include "support/fake_arcade.h"
+#include "support/reserved_port.h"
 #include "http/transport.h"
 #include "worker_api/cloud_client.h"
 #include "worker_api/engine_client.h"
@@ -17,16 +18,16 @@
 using namespace arcade;
 using namespace arcade::worker_api;
 using namespace std::chrono_literals;
-using arcade::test::FakeCloud;
-using arcade::test::FakeEngine;
-using arcade::test::FakeEngineWorker;
-using arcade::test::kTestApiKey;
-using arcade::test::SseEnd;
-using arcade::test::SseScript;
+using arcade::testing::FakeCloud;
+using arcade::testing::FakeEngine;
+using arcade::testing::FakeEngineWorker;
+using arcade::testing::kTestApiKey;
+using arcade::testing::SseEnd;
+using arcade::testing::SseScript;
 
 namespace {
 
-ClientConfig config_for(const test::FakeServer& server, int page_size = 100) {
+ClientConfig config_for(const testing::FakeServer& server, int page_size = 100) {
     ClientConfig c;
     c.base_url = server.url();
     c.api_key = kTestApiKey;
@@ -46,14 +47,6 @@ std::vector<FakeEngineWorker> numbered_workers(int n) {
         out.push_back(w);
     }
     return out;
-}
-
-// A port on 127.0.0.1 with nothing listening (bound, then released).
-int closed_port() {
-    FakeEngine probe;
-    int port = probe.port();
-    probe.stop();
-    return port;
 }
 
 }  // namespace
@@ -210,8 +203,9 @@ TEST_CASE("EngineClient sends PATCH {\"enabled\": bool} and DELETE", "[worker_ap
 TEST_CASE("Transport failures name the URL tried", "[worker_api]") {
     auto transport = http::make_curl_transport("test");
     SECTION("connection refused") {
+        testing::ReservedPort closed(false);
         ClientConfig cfg;
-        cfg.base_url = "http://localhost:" + std::to_string(closed_port());
+        cfg.base_url = "http://localhost:" + std::to_string(closed.port());
         cfg.api_key = kTestApiKey;
         EngineClient client(*transport, cfg);
         auto workers = client.list_workers();

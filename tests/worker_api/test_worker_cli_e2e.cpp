@@ -15,16 +15,16 @@
 #include <string>
 #include <vector>
 
-#include "fake_arcade.h"
-#include "support/process.h"
-#include "work_dir.h"
+#include "support/arcade_home.h"
+#include "support/fake_arcade.h"
 
 using namespace std::chrono_literals;
-using arcade::test::FakeCloud;
-using arcade::test::FakeEngine;
-using arcade::test::FakeEngineWorker;
-using arcade::test::SseEnd;
-using arcade::test::SseScript;
+using arcade::testing::FakeCloud;
+using arcade::testing::FakeEngine;
+using arcade::testing::FakeEngineWorker;
+using arcade::testing::kTestApiKey;
+using arcade::testing::SseEnd;
+using arcade::testing::SseScript;
 using arcade::testing::ChildProcess;
 using arcade::testing::ProcessResult;
 using arcade::testing::ProcessSpec;
@@ -42,33 +42,25 @@ struct RecordedEvent {
 class Arcade {
 public:
     Arcade() {
-        const char* bin = std::getenv("ARCADE_BIN");
-        REQUIRE(bin != nullptr);
-        bin_ = bin;
-        dir.write_credentials();
-        env["PATH"] = "/usr/bin:/bin";
-        env["HOME"] = dir.path().string();
-        env["ARCADE_WORK_DIR"] = dir.path().string();
-        env["ARCADE_USAGE_POSTHOG_KEY"] = "test";
-        env["ARCADE_USAGE_POSTHOG_HOST"] = "http://127.0.0.1:9";
-        env["ARCADE_ENGINE_URL"] = engine.url();
-        env["ARCADE_CLOUD_URL"] = cloud.url();
+        home.write_credentials(kTestApiKey, "a@b.c");
+        home.env["ARCADE_ENGINE_URL"] = engine.url();
+        home.env["ARCADE_CLOUD_URL"] = cloud.url();
     }
 
     ProcessResult run(const std::vector<std::string>& args) {
-        auto result = arcade::testing::run_process(spec(args));
+        auto result = home.run(args);
         INFO("arcade stderr: " << result.err);
         CHECK_FALSE(result.timed_out);
         return result;
     }
 
     std::unique_ptr<ChildProcess> start(const std::vector<std::string>& args) {
-        return std::make_unique<ChildProcess>(spec(args));
+        return home.start(args);
     }
 
     // The last recorded event of `command_name`, from `arcade usage status`.
     std::optional<RecordedEvent> last_event(const std::string& command_name) {
-        auto status = arcade::testing::run_process(spec({"usage", "status", "--json", "--events"}));
+        auto status = home.run({"usage", "status", "--json", "--events"});
         REQUIRE(status.exit_code == 0);
         rapidjson::Document doc;
         doc.Parse(status.out.c_str());
@@ -94,20 +86,7 @@ public:
 
     FakeEngine engine;
     FakeCloud cloud;
-    arcade::test::TempWorkDir dir;
-    std::map<std::string, std::string> env;
-
-private:
-    // `arcade args…` in this test's environment, with the default timeout.
-    ProcessSpec spec(const std::vector<std::string>& args) const {
-        ProcessSpec s;
-        s.argv = {bin_};
-        s.argv.insert(s.argv.end(), args.begin(), args.end());
-        s.env = env;
-        return s;
-    }
-
-    std::string bin_;
+    arcade::testing::ArcadeHome home;
 };
 
 FakeEngineWorker worker(std::string id, std::string uri, std::vector<std::string> toolkits = {}) {
@@ -174,7 +153,7 @@ TEST_CASE("e2e: `arcade server list --json` is tracked as worker.list", "[worker
 
 TEST_CASE("e2e: not logged in", "[worker_api]") {
     Arcade arcade;
-    std::filesystem::remove(arcade.dir.config_dir() / "credentials.yaml");
+    std::filesystem::remove(arcade.home.config_dir() / "credentials.yaml");
     auto r = arcade.run({"worker", "enable", "w1"});
     CHECK(r.exit_code == 1);
     CHECK(r.out.empty());
@@ -348,15 +327,15 @@ TEST_CASE("e2e: login and worker reach a local Arcade Cloud on the same port", "
     Arcade arcade;
     const std::string configured = GENERATE(as<std::string>{}, "http://localhost", "localhost");
     INFO("ARCADE_CLOUD_URL=" << configured);
-    arcade.env["ARCADE_CLOUD_URL"] = configured;
+    arcade.home.env["ARCADE_CLOUD_URL"] = configured;
     // The Python CLI's `arcade login --host localhost` goes to port 8000.
     const std::string cloud = "http://localhost:8000";
 
     auto list = arcade.run({"worker", "list"});
     CHECK(list.err.find("Arcade Cloud at " + cloud + "/api/v1/workers") != std::string::npos);
 
-    std::filesystem::remove(arcade.dir.config_dir() / "credentials.yaml");
-    arcade.env["BROWSER"] = "true";
+    std::filesystem::remove(arcade.home.credentials_path());
+    arcade.home.env["BROWSER"] = "true";
     int callback_port = 0;
     {
         FakeEngine probe;  // a free port: bound, then released

@@ -15,17 +15,18 @@
 #include "core/credentials.h"
 #include "core/environ.h"
 #include "core/paths.h"
-#include "fake_arcade.h"
-#include "work_dir.h"
+#include "support/arcade_home.h"
+#include "support/fake_arcade.h"
+#include "support/reserved_port.h"
 
 using namespace arcade;
 using namespace std::chrono_literals;
-using arcade::test::FakeCloud;
-using arcade::test::FakeCloudWorker;
-using arcade::test::FakeEngine;
-using arcade::test::FakeEngineWorker;
-using arcade::test::SseEnd;
-using arcade::test::SseScript;
+using arcade::testing::FakeCloud;
+using arcade::testing::FakeCloudWorker;
+using arcade::testing::FakeEngine;
+using arcade::testing::FakeEngineWorker;
+using arcade::testing::SseEnd;
+using arcade::testing::SseScript;
 
 namespace {
 
@@ -41,9 +42,9 @@ struct CommandResult {
 class Harness {
 public:
     Harness() {
-        dir.write_credentials();
-        env.set("ARCADE_WORK_DIR", dir.path().string());
-        env.set("HOME", dir.path().string());
+        home.write_credentials(testing::kTestApiKey, "a@b.c");
+        env.set("ARCADE_WORK_DIR", home.path().string());
+        env.set("HOME", home.path().string());
         deps.timeouts.connect = 2000ms;
         deps.timeouts.request = 5000ms;
     }
@@ -94,7 +95,7 @@ public:
         return run(args);
     }
 
-    test::TempWorkDir dir;
+    testing::ArcadeHome home;  // only its directory: the commands run in-process
     Environ env;
     cli::WorkerCommandDeps deps;
     bool color = false;
@@ -138,13 +139,6 @@ std::vector<std::string> row_for(const std::string& table, const std::string& id
         if (!cells.empty() && cells[0] == id) return cells;
     }
     return {};
-}
-
-int closed_port() {
-    FakeEngine probe;
-    int port = probe.port();
-    probe.stop();
-    return port;
 }
 
 }  // namespace
@@ -207,8 +201,8 @@ TEST_CASE("worker list joins every page of the Engine and the Cloud", "[worker_a
             if (p.path == "/v1/workers") offsets.push_back(p.param_int("offset"));
         CHECK(offsets == std::vector<long long>{0, 3, 6});
         CHECK(engine.requests_to("GET", "/v1/workers/same/tools").size() == 2);
-        for (const auto& req : engine.requests()) CHECK(req.authorization == test::kTestApiKey);
-        for (const auto& req : cloud.requests()) CHECK(req.authorization == std::string("Bearer ") + test::kTestApiKey);
+        for (const auto& req : engine.requests()) CHECK(req.authorization == testing::kTestApiKey);
+        for (const auto& req : cloud.requests()) CHECK(req.authorization == std::string("Bearer ") + testing::kTestApiKey);
     }
     SECTION("alias `server` is tracked as worker.list") {
         auto r = h.run({"server", "-h", "127.0.0.1", "-p", std::to_string(engine.port()), "list", "--cloud-host",
@@ -306,7 +300,8 @@ TEST_CASE("worker list failures", "[worker_api]") {
         CHECK_THAT(r.err, Catch::StartsWith("Could not list workers: Arcade Engine returned 500 Internal Server Error"));
     }
     SECTION("the Engine is not there: the URL tried is named") {
-        h.env.set("ARCADE_ENGINE_URL", "http://127.0.0.1:" + std::to_string(closed_port()));
+        testing::ReservedPort closed(false);
+        h.env.set("ARCADE_ENGINE_URL", "http://127.0.0.1:" + std::to_string(closed.port()));
         auto r = h.run({"worker", "list", "--cloud-host", "127.0.0.1", "--cloud-port", std::to_string(cloud.port())});
         CHECK(r.exit_code == 1);
         CHECK_THAT(r.err, Catch::StartsWith("Could not list workers: could not connect to Arcade Engine at http://localhost:"));
@@ -358,7 +353,7 @@ TEST_CASE("every worker command needs login", "[worker_api]") {
     FakeEngine engine;
     FakeCloud cloud;
     Harness h;
-    std::filesystem::remove(h.dir.config_dir() / "credentials.yaml");
+    std::filesystem::remove(h.home.config_dir() / "credentials.yaml");
     auto command = GENERATE(as<std::vector<std::string>>{}, std::vector<std::string>{"list"},
                             std::vector<std::string>{"enable", "w1"}, std::vector<std::string>{"disable", "w1"},
                             std::vector<std::string>{"rm", "w1"}, std::vector<std::string>{"logs", "w1"});
@@ -394,7 +389,7 @@ TEST_CASE("worker enable and disable", "[worker_api]") {
     REQUIRE(patches.size() == 2);
     CHECK(patches[0].body == R"({"enabled":true})");
     CHECK(patches[1].body == R"({"enabled":false})");
-    CHECK(patches[0].authorization == test::kTestApiKey);
+    CHECK(patches[0].authorization == testing::kTestApiKey);
 
     auto missing = h.run_against(engine, nullptr, {"enable", "ghost"});
     CHECK(missing.exit_code == 1);
@@ -420,8 +415,8 @@ TEST_CASE("worker rm", "[worker_api]") {
         CHECK(engine.workers().size() == 1);
         auto deletes = cloud.requests_to("DELETE", "/api/v1/workers/w1");
         REQUIRE(deletes.size() == 1);
-        CHECK(deletes[0].authorization == std::string("Bearer ") + test::kTestApiKey);
-        CHECK(engine.requests_to("DELETE", "/v1/workers/w1").at(0).authorization == test::kTestApiKey);
+        CHECK(deletes[0].authorization == std::string("Bearer ") + testing::kTestApiKey);
+        CHECK(engine.requests_to("DELETE", "/v1/workers/w1").at(0).authorization == testing::kTestApiKey);
     }
     SECTION("no deployment: the Python CLI's hint, and the Engine is left alone") {
         auto r = h.run_against(engine, &cloud, {"rm", "w2"});
@@ -486,7 +481,7 @@ TEST_CASE("worker logs", "[worker_api]") {
         CHECK(r.err.empty());
         auto reqs = cloud.requests_to("GET", "/api/v1/workers/logs/w1");
         REQUIRE(reqs.size() == 1);
-        CHECK(reqs[0].authorization == std::string("Bearer ") + test::kTestApiKey);
+        CHECK(reqs[0].authorization == std::string("Bearer ") + testing::kTestApiKey);
     }
     SECTION("an error event fails after what came before") {
         cloud.set_log_script(SseScript{{{"data: one\n\n", 0ms}, {"event: error\ndata: worker crashed\n\n", 50ms}},

@@ -5,10 +5,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <stdlib.h>
-#include <zlib.h>
 
 #include <atomic>
-#include <cerrno>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -25,12 +23,14 @@
 #include "core/time_format.h"
 #include "shipper/drain.h"
 #include "store/journal.h"
+#include "support/gzip_body.h"
+#include "support/loopback_listener.h"
+#include "support/process.h"
 
 namespace arcade::compliance {
 namespace {
 
 constexpr const char* kAdapterVersion = "1.0.0";
-constexpr const char* kLoopback = "127.0.0.1";
 // Far above any harness request; PostHog refuses events over ~1 MB anyway.
 constexpr std::size_t kMaxRequestBytes = 4 * 1024 * 1024;
 // A decoded /batch/ body is at most 5 MiB (shipper/batch.h); anything larger
@@ -89,35 +89,16 @@ std::optional<std::string> optional_int(const rapidjson::Value& obj, const char*
 
 bool blank(std::string_view s) { return s.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
-// The per-session journal directory, made private by mkdtemp and removed with
-// everything in it when the session ends.
-class JournalDir {
-public:
-    explicit JournalDir(const std::filesystem::path& root) {
-        std::string pattern = (root / "arcade-compliance-XXXXXX").string();
-        if (!::mkdtemp(pattern.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
-        path_ = pattern;
-    }
-    ~JournalDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    JournalDir(const JournalDir&) = delete;
-    JournalDir& operator=(const JournalDir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
-
 struct Session {
     std::string api_key;
     std::string host;
     int max_retries = 3;
-    JournalDir dir;  // declared before the journal, so the journal closes first
+    // The per-session journal directory, removed with everything in it when
+    // the session ends; declared before the journal, so the journal closes first.
+    testing::TempDir dir;
     std::unique_ptr<store::Journal> journal;
 
-    explicit Session(const std::filesystem::path& root) : dir(root) {}
+    explicit Session(const std::filesystem::path& root) : dir(root, "arcade-compliance") {}
 };
 
 // One request as it went on the wire, for /state's `requests_made`.
@@ -132,33 +113,14 @@ struct RequestRecord {
     std::vector<std::string> uuids;
 };
 
-std::optional<std::string> gunzip(std::string_view in) {
-    z_stream zs{};
-    if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return std::nullopt;
-    const std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&zs, inflateEnd);
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    zs.avail_in = static_cast<uInt>(in.size());
-    std::string out;
-    char chunk[16384];
-    for (;;) {
-        zs.next_out = reinterpret_cast<Bytef*>(chunk);
-        zs.avail_out = sizeof chunk;
-        int rc = inflate(&zs, Z_NO_FLUSH);
-        if (rc != Z_OK && rc != Z_STREAM_END) return std::nullopt;
-        out.append(chunk, sizeof chunk - zs.avail_out);
-        if (out.size() > kMaxDecodedBatchBytes) return std::nullopt;
-        if (rc == Z_STREAM_END) return out;
-    }
-}
-
 // Lists the uuids of a /batch/ body (gzip or plain); leaves `rec` untouched
 // when the body is not a batch, so a foreign request shows as zero events.
 void describe_batch(std::string_view body, RequestRecord& rec) {
-    std::optional<std::string> inflated;
-    if (body.size() >= 2 && static_cast<unsigned char>(body[0]) == 0x1f && static_cast<unsigned char>(body[1]) == 0x8b) {
-        inflated = gunzip(body);
-        if (!inflated) return;
-        body = *inflated;
+    testing::Gunzipped inflated;
+    if (testing::has_gzip_magic(body)) {
+        inflated = testing::gunzip(body, kMaxDecodedBatchBytes);
+        if (!inflated.ok()) return;
+        body = inflated.text;
     }
     rapidjson::Document doc;
     doc.Parse(body.data(), body.size());
@@ -614,10 +576,7 @@ const Endpoint kEndpoints[] = {
 struct AdapterServer::Impl {
     ComplianceAdapter adapter;
     httplib::Server server;
-    std::mutex lifecycle;  // serialises start() and stop()
-    std::thread serve_thread;
-    std::atomic<bool> listen_returned{false};
-    std::atomic<int> port{0};
+    testing::LoopbackListener listener{server};
 
     explicit Impl(AdapterOptions options) : adapter(std::move(options)) {
         for (const Endpoint& e : kEndpoints) {
@@ -681,40 +640,14 @@ AdapterServer::~AdapterServer() {
     }
 }
 
-int AdapterServer::start(int port) {
-    Impl& s = *impl_;
-    std::lock_guard lifecycle(s.lifecycle);
-    if (s.serve_thread.joinable() || s.listen_returned) throw std::logic_error("an AdapterServer starts only once");
-    const int bound =
-        port == 0 ? s.server.bind_to_any_port(kLoopback) : (s.server.bind_to_port(kLoopback, port) ? port : -1);
-    if (bound <= 0) throw std::runtime_error("cannot bind " + std::string(kLoopback) + ":" + std::to_string(port));
-    s.port = bound;
-    s.serve_thread = std::thread([&s] {
-        s.server.listen_after_bind();
-        s.listen_returned = true;
-    });
-    // httplib's stop() does nothing until the accept loop runs, so a stop()
-    // straight after start() would otherwise leave the thread serving forever.
-    while (!s.server.is_running() && !s.listen_returned) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (s.listen_returned) {
-        s.serve_thread.join();
-        throw std::runtime_error("cannot serve on " + url());
-    }
-    return bound;
-}
+int AdapterServer::start(int port) { return impl_->listener.start(port, "compliance adapter"); }
 
-std::string AdapterServer::url() const {
-    return "http://" + std::string(kLoopback) + ":" + std::to_string(impl_->port.load());
-}
+std::string AdapterServer::url() const { return impl_->listener.url(); }
 
 void AdapterServer::stop() {
-    Impl& s = *impl_;
-    std::lock_guard lifecycle(s.lifecycle);
     // First release any handler blocked in /flush, or the server's join waits for it.
-    s.adapter.shut_down();
-    if (!s.serve_thread.joinable()) return;
-    s.server.stop();
-    s.serve_thread.join();
+    impl_->adapter.shut_down();
+    impl_->listener.stop();
 }
 
 }  // namespace arcade::compliance

@@ -2,21 +2,16 @@
 // for integration tests, benchmarks and manual runs, until SIGINT/SIGTERM.
 // Behaviour and scripted faults are those of arcade::testing::PostHogSink.
 
-#include "support/posthog_sink.h"
-
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
 
-#include <charconv>
-#include <system_error>
-#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <stdexcept>
 #include <string>
-#include <string_view>
+
+#include "common/loopback_tool.h"
+#include "support/posthog_sink.h"
 
 namespace {
 
@@ -40,43 +35,16 @@ struct Options {
   bool help = false;
 };
 
-// Reads "--name value" and "--name=value"; throws std::invalid_argument.
+// Throws std::invalid_argument.
 Options parse_args(int argc, char **argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      options.help = true;
-      continue;
-    }
-    std::string name(arg);
-    std::string value;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      throw std::invalid_argument("missing value for " + name);
-    }
-    if (name == "--port") {
-      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), options.port);
-      if (ec != std::errc{} || end != value.data() + value.size() || options.port < 0 ||
-          options.port > 65535) {
-        throw std::invalid_argument("bad port '" + value + "'");
-      }
-    } else if (name == "--script") {
-      options.script = value;
-    } else if (name == "--out") {
-      options.out_path = value;
-    } else if (name == "--port-file") {
-      options.port_file = value;
-    } else if (name == "--api-key") {
-      options.api_key = value;
-    } else {
-      throw std::invalid_argument("unknown option " + name);
-    }
-  }
+  auto given = arcade::tools::parse_long_options(
+      argc, argv, {"--port", "--script", "--out", "--port-file", "--api-key"}, options.help);
+  if (given.count("--port")) options.port = arcade::tools::parse_port(given["--port"]);
+  options.script = given["--script"];
+  options.out_path = given["--out"];
+  options.port_file = given["--port-file"];
+  options.api_key = given["--api-key"];
   return options;
 }
 
@@ -98,13 +66,7 @@ void write_port_file(const std::filesystem::path &path, int port) {
 }
 
 int run(const Options &options) {
-  // Blocked before the sink starts so that its threads inherit the mask and
-  // only sigwait() below ever sees these signals.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  arcade::tools::StopSignals stop_signals;  // before the sink's threads start
 
   // Declared before the sink so it outlives the server threads writing to it.
   std::ofstream out;
@@ -123,8 +85,7 @@ int run(const Options &options) {
   if (!options.port_file.empty()) write_port_file(options.port_file, port);
   std::cout << "listening on " << sink.url() << std::endl;
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  stop_signals.wait();
   sink.stop();
   std::cout << "requests " << sink.requests().size() << ", accepted events "
             << sink.accepted_count() << std::endl;
@@ -134,18 +95,12 @@ int run(const Options &options) {
 }  // namespace
 
 int main(int argc, char **argv) {
-  try {
+  return arcade::tools::main_guard("posthog-sink", kUsage, [&] {
     const Options options = parse_args(argc, argv);
     if (options.help) {
       std::cout << kUsage;
       return 0;
     }
     return run(options);
-  } catch (const std::invalid_argument &e) {
-    std::cerr << "posthog-sink: " << e.what() << '\n' << kUsage;
-    return 2;
-  } catch (const std::exception &e) {
-    std::cerr << "posthog-sink: " << e.what() << '\n';
-    return 1;
-  }
+  });
 }

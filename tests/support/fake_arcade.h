@@ -1,9 +1,13 @@
 #pragma once
-// Loopback fakes of the Arcade Engine and Cloud worker APIs for tests. Each
-// listens on 127.0.0.1 on a port the OS picks, serves from its own thread
-// pool, and records every request. Configuration methods are thread-safe and
-// may be called while the server runs. The wire formats are the ones
-// documented in src/worker_api/engine_client.h and cloud_client.h.
+// The test tree's one fake Arcade Engine and one fake Arcade Cloud: the
+// Engine's worker API, and the Cloud's worker API plus the two auth
+// endpoints `arcade login` and the shipper use. Each listens on 127.0.0.1 on
+// a port the OS picks, serves from its own thread pool, and records every
+// request. Configuration methods are thread-safe and may be called while the
+// server runs. They answer as the Arcade services answer the Python CLI (the
+// original); the worker wire formats are also documented in
+// src/worker_api/engine_client.h and cloud_client.h. A new endpoint is one
+// more branch in the service's handle().
 
 #include <chrono>
 #include <cstddef>
@@ -13,9 +17,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
-namespace arcade::test {
+namespace arcade::testing {
 
 inline constexpr const char* kTestApiKey = "test-key-0123456789";
 
@@ -52,6 +57,7 @@ struct FakeReply {
     int status = 200;
     std::string body;
     std::string content_type = "application/json";
+    std::vector<std::pair<std::string, std::string>> headers;  // besides Content-Type
     std::optional<SseScript> stream;  // when set, `body` is ignored
 };
 
@@ -59,6 +65,7 @@ struct FakeRequest {
     std::string method;
     std::string path;
     std::map<std::string, std::string> params;
+    std::string authorization;
     std::string body;
 };
 
@@ -83,7 +90,8 @@ public:
     void inject(std::string method, std::string path, int status, std::string body = {}, int times = -1);
     // Every request waits this long before it is answered.
     void set_delay(std::chrono::milliseconds delay);
-    // Requests with any other Authorization header get 401.
+    // Requests with any other Authorization header get 401 (except on the
+    // routes a service answers without it: see needs_authorization).
     void set_expected_authorization(std::string value);
 
     // How many steps of SSE scripts this server has written so far.
@@ -100,6 +108,8 @@ protected:
     void start();
     // Answers a request that passed auth and injection. Called on server threads.
     virtual FakeReply handle(const FakeRequest& req) = 0;
+    // Whether `req` must carry the expected Authorization header.
+    virtual bool needs_authorization(const FakeRequest&) const { return true; }
     // Waits `d` unless the server is stopping; false once stopping.
     bool pause(std::chrono::milliseconds d);
     // Blocks until the server stops.
@@ -156,8 +166,26 @@ struct FakeCloudWorker {
     std::string endpoint;
 };
 
-// GET /api/v1/workers, DELETE /api/v1/workers/{id}, GET
-// /api/v1/workers/logs/{id} (the SSE script). Expects `Authorization: Bearer <key>`.
+// How the fake cli_login page answers: a 302 to
+// `callback_uri?state=<state>&api_key=<k>&email=<e>[&warning=<w>]`.
+struct LoginAnswer {
+    std::string api_key = "arc_test_key_one";
+    std::string email = "first@example.com";
+    std::string warning;       // sent when non-empty
+    bool wrong_state = false;  // send a different state than the one received
+    bool omit_api_key = false;
+    bool omit_email = false;
+};
+
+// Arcade Cloud.
+// Workers: GET /api/v1/workers, DELETE /api/v1/workers/{id}, GET
+// /api/v1/workers/logs/{id} (the SSE script); they expect
+// `Authorization: Bearer <key>`.
+// Auth, answered without the expected key: GET /api/v1/auth/validate (the
+// principal behind the Bearer key: 200 {"data": {"principal_id": …}}, 401
+// for a key it does not know) and GET /api/v1/auth/cli_login (the page the
+// browser is sent to, which redirects to the CLI's callback with the
+// credentials).
 class FakeCloud final : public FakeServer {
 public:
     explicit FakeCloud(std::string api_key = kTestApiKey);
@@ -171,12 +199,35 @@ public:
     // What GET /api/v1/workers/logs/{id} streams (any id).
     void set_log_script(SseScript script);
 
+    // validate answers 200 with `principal` for `api_key`.
+    void set_principal(const std::string& api_key, const std::string& principal);
+    // Forces every validate answer to `status` (401, 500, …); 0 restores the
+    // per-key behaviour.
+    void force_validate_status(int status);
+    // Delays every validate answer (to exceed the client's 2 s limit).
+    void set_validate_delay(std::chrono::milliseconds delay);
+    // How many validate requests arrived, and their Authorization headers.
+    int validate_calls() const;
+    std::vector<std::string> validate_authorizations() const;
+
+    // What the cli_login page redirects with.
+    void set_login_answer(LoginAnswer answer);
+    // The query parameters of each cli_login request, in arrival order.
+    std::vector<std::map<std::string, std::string>> login_requests() const;
+
 private:
     FakeReply handle(const FakeRequest& req) override;
+    bool needs_authorization(const FakeRequest& req) const override;
+    FakeReply validate(const FakeRequest& req);
+    FakeReply cli_login(const FakeRequest& req);
 
     std::vector<FakeCloudWorker> workers_;
     int page_size_ = 0;
     SseScript script_;
+    std::map<std::string, std::string> principals_;
+    int forced_validate_status_ = 0;
+    std::chrono::milliseconds validate_delay_{0};
+    LoginAnswer login_answer_;
 };
 
-}  // namespace arcade::test
+}  // namespace arcade::testing

@@ -1,4 +1,4 @@
-#include "fake_arcade.h"
+#include "support/fake_arcade.h"
 
 #include <httplib.h>
 #include <rapidjson/document.h>
@@ -6,13 +6,16 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <condition_variable>
 #include <functional>
 #include <stdexcept>
 #include <thread>
 
-namespace arcade::test {
+#include "support/loopback_listener.h"
+
+namespace arcade::testing {
 
 namespace {
 
@@ -41,6 +44,25 @@ FakeReply json_reply(int status, std::string body) {
     reply.status = status;
     reply.body = std::move(body);
     return reply;
+}
+
+// Percent-encodes a query value as the Cloud's redirect does (RFC 3986
+// unreserved characters kept). Written here, not borrowed from src/: the fake
+// stands for the service the CLI is checked against.
+std::string query_encode(const std::string& text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char ch : text) {
+        auto c = static_cast<unsigned char>(ch);
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += ch;
+        } else {
+            out += '%';
+            out += kHex[c >> 4];
+            out += kHex[c & 0x0F];
+        }
+    }
+    return out;
 }
 
 FakeReply not_found(const std::string& what) { return json_reply(404, json_message(what + " not found", "not_found")); }
@@ -120,7 +142,7 @@ long long RecordedRequest::param_int(const std::string& name) const {
 
 struct FakeServer::Impl {
     httplib::Server server;
-    std::thread thread;
+    LoopbackListener listener{server};
 
     mutable std::mutex state_mu;  // everything below
     mutable std::condition_variable cv;
@@ -167,14 +189,16 @@ struct FakeServer::Impl {
             hres.set_content(body, "application/json");
             return;
         }
-        if (expected && rec.authorization != *expected) {
+        FakeRequest request{rec.method, rec.path, rec.params, rec.authorization, rec.body};
+        if (expected && rec.authorization != *expected && owner.needs_authorization(request)) {
             hres.status = 401;
             hres.set_content(json_message("Invalid API key", "unauthorized"), "application/json");
             return;
         }
 
-        FakeReply reply = owner.handle(FakeRequest{rec.method, rec.path, rec.params, rec.body});
+        FakeReply reply = owner.handle(request);
         hres.status = reply.status;
+        for (const auto& [name, value] : reply.headers) hres.set_header(name, value);
         if (reply.stream) {
             auto script = std::make_shared<SseScript>(std::move(*reply.stream));
             hres.set_chunked_content_provider(
@@ -215,11 +239,7 @@ void FakeServer::start() {
     impl_->server.set_read_timeout(5);
     impl_->server.set_write_timeout(5);
 
-    port_ = impl_->server.bind_to_any_port("127.0.0.1");
-    if (port_ <= 0) throw std::runtime_error("fake server: cannot bind 127.0.0.1");
-    impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
-    // stop() only works on a running server: do not hand out the port before.
-    while (!impl_->server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    port_ = impl_->listener.start(0, "fake Arcade service");
 }
 
 void FakeServer::stop() {
@@ -230,8 +250,7 @@ void FakeServer::stop() {
         impl_->stopping = true;
     }
     impl_->cv.notify_all();
-    impl_->server.stop();
-    if (impl_->thread.joinable()) impl_->thread.join();
+    impl_->listener.stop();
 }
 
 std::string FakeServer::url() const { return "http://localhost:" + std::to_string(port_); }
@@ -427,7 +446,13 @@ void FakeCloud::set_log_script(SseScript script) {
     script_ = std::move(script);
 }
 
+bool FakeCloud::needs_authorization(const FakeRequest& req) const {
+    return req.path.rfind("/api/v1/auth/", 0) != 0;
+}
+
 FakeReply FakeCloud::handle(const FakeRequest& req) {
+    if (req.method == "GET" && req.path == "/api/v1/auth/validate") return validate(req);
+    if (req.method == "GET" && req.path == "/api/v1/auth/cli_login") return cli_login(req);
     std::lock_guard lock(mu_);
     auto parts = segments(req.path);
     if (parts.size() < 3 || parts[0] != "api" || parts[1] != "v1" || parts[2] != "workers") return not_found("route");
@@ -481,4 +506,90 @@ FakeReply FakeCloud::handle(const FakeRequest& req) {
     return not_found("route");
 }
 
-}  // namespace arcade::test
+FakeReply FakeCloud::validate(const FakeRequest& req) {
+    std::chrono::milliseconds wait;
+    int status;
+    std::string principal;
+    {
+        std::lock_guard lock(mu_);
+        wait = validate_delay_;
+        status = forced_validate_status_;
+        const std::string prefix = "Bearer ";
+        if (status == 0) {
+            auto it = req.authorization.rfind(prefix, 0) == 0 ? principals_.find(req.authorization.substr(prefix.size()))
+                                                              : principals_.end();
+            if (it == principals_.end()) status = 401;
+            else principal = it->second;
+        }
+    }
+    if (!pause(wait)) return json_reply(503, "");
+    if (status != 0) return json_reply(status, R"({"error":"scripted"})");
+    return json_reply(200, R"({"data":{"principal_id":")" + principal + R"("}})");
+}
+
+FakeReply FakeCloud::cli_login(const FakeRequest& req) {
+    LoginAnswer a;
+    {
+        std::lock_guard lock(mu_);
+        a = login_answer_;
+    }
+    auto param_of = [&](const char* name) {
+        auto it = req.params.find(name);
+        return it == req.params.end() ? std::string() : it->second;
+    };
+    std::string callback = param_of("callback_uri");
+    std::string state = param_of("state");
+    FakeReply reply;
+    reply.content_type = "text/plain";
+    if (callback.empty()) {
+        reply.status = 400;
+        reply.body = "callback_uri missing";
+        return reply;
+    }
+    std::string location = callback + "?state=" + query_encode(a.wrong_state ? state + "x" : state);
+    if (!a.omit_api_key) location += "&api_key=" + query_encode(a.api_key);
+    if (!a.omit_email) location += "&email=" + query_encode(a.email);
+    if (!a.warning.empty()) location += "&warning=" + query_encode(a.warning);
+    reply.status = 302;
+    reply.headers.emplace_back("Location", location);
+    reply.body = "Redirecting to the Arcade CLI…";
+    return reply;
+}
+
+void FakeCloud::set_principal(const std::string& api_key, const std::string& principal) {
+    std::lock_guard lock(mu_);
+    principals_[api_key] = principal;
+}
+
+void FakeCloud::force_validate_status(int status) {
+    std::lock_guard lock(mu_);
+    forced_validate_status_ = status;
+}
+
+void FakeCloud::set_validate_delay(std::chrono::milliseconds delay) {
+    std::lock_guard lock(mu_);
+    validate_delay_ = delay;
+}
+
+int FakeCloud::validate_calls() const {
+    return static_cast<int>(requests_to("GET", "/api/v1/auth/validate").size());
+}
+
+std::vector<std::string> FakeCloud::validate_authorizations() const {
+    std::vector<std::string> out;
+    for (const auto& r : requests_to("GET", "/api/v1/auth/validate")) out.push_back(r.authorization);
+    return out;
+}
+
+void FakeCloud::set_login_answer(LoginAnswer answer) {
+    std::lock_guard lock(mu_);
+    login_answer_ = std::move(answer);
+}
+
+std::vector<std::map<std::string, std::string>> FakeCloud::login_requests() const {
+    std::vector<std::map<std::string, std::string>> out;
+    for (const auto& r : requests_to("GET", "/api/v1/auth/cli_login")) out.push_back(r.params);
+    return out;
+}
+
+}  // namespace arcade::testing
