@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/credentials.h"
 #include "core/files.h"
+#include "core/json_fields.h"
 #include "core/time_format.h"
 #include "core/uuid.h"
 #include "shipper/event_wire.h"
@@ -58,34 +59,27 @@ std::string build_properties(const Invocation& inv, const Environ& env) {
     ::uname(&uts);
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    auto kv = [&](const char* key, const std::string& value) {
-        w.Key(key);
-        w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
-    };
+    JsonFields f(w);
     // Monotonic readings go out as seconds with millisecond precision.
     auto seconds = [](MonotonicTime t) {
         return static_cast<double>(std::chrono::round<std::chrono::milliseconds>(t.time_since_epoch()).count()) /
                1000.0;
     };
     w.StartObject();
-    kv("command_name", valid_utf8(inv.command_name));
-    kv("cli_version", build::kVersion);
-    kv("runtime_language", "cpp");
-    kv("runtime_version", runtime_version());
-    kv("os_type", uts.sysname);
-    kv("os_release", uts.release);
-    w.Key("duration_ms");
-    w.Int64(std::max<std::int64_t>(
-        0, std::chrono::round<std::chrono::milliseconds>(inv.end - inv.start).count()));
-    if (inv.exit_code != 0) kv("error_message", scrub_error_message(inv.error_message, home_dir(env)));
-    w.Key("device_start_timestamp");
-    w.Double(seconds(inv.start));
-    w.Key("device_end_timestamp");
-    w.Double(seconds(inv.end));
-    kv("$lib", build::kLibName);
-    kv("$lib_version", build::kVersion);
-    w.Key("$geoip_disable");
-    w.Bool(true);
+    f.str("command_name", valid_utf8(inv.command_name));
+    f.str("cli_version", build::kVersion);
+    f.str("runtime_language", "cpp");
+    f.str("runtime_version", runtime_version());
+    f.str("os_type", uts.sysname);
+    f.str("os_release", uts.release);
+    f.integer("duration_ms",
+              std::max<std::int64_t>(0, std::chrono::round<std::chrono::milliseconds>(inv.end - inv.start).count()));
+    if (inv.exit_code != 0) f.str("error_message", scrub_error_message(inv.error_message, home_dir(env)));
+    f.number("device_start_timestamp", seconds(inv.start));
+    f.number("device_end_timestamp", seconds(inv.end));
+    f.str("$lib", build::kLibName);
+    f.str("$lib_version", build::kVersion);
+    f.boolean("$geoip_disable", true);
     w.EndObject();
     return std::string(buf.GetString(), buf.GetSize());
 }

@@ -14,6 +14,7 @@
 #include "cli/tracking.h"
 #include "core/clock.h"
 #include "core/files.h"
+#include "core/json_fields.h"
 #include "core/time_format.h"
 #include "shipper/schedule.h"
 #include "shipper/ship_run.h"
@@ -115,45 +116,14 @@ Status gather_status(Context& ctx, bool with_events) {
     return s;
 }
 
-// Writes `key: value` pairs into a rapidjson writer, one call per field.
-template <class Writer>
-struct JsonFields {
-    Writer& w;
-    void str(const char* key, const std::string& v) {
-        w.Key(key);
-        w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-    }
-    void opt_str(const char* key, const std::optional<std::string>& v) {
-        if (v) return str(key, *v);
-        w.Key(key);
-        w.Null();
-    }
-    void opt_time(const char* key, const std::optional<std::int64_t>& ms) {
-        opt_str(key, ms ? std::optional<std::string>(rfc3339_ms(*ms)) : std::nullopt);
-    }
-    void integer(const char* key, std::int64_t v) {
-        w.Key(key);
-        w.Int64(v);
-    }
-    void boolean(const char* key, bool v) {
-        w.Key(key);
-        w.Bool(v);
-    }
-    // `key: {...}` with the fields `body` writes.
-    template <class Body>
-    void object(const char* key, Body&& body) {
-        w.Key(key);
-        w.StartObject();
-        body();
-        w.EndObject();
-    }
-};
-
 void write_json_status(Context& ctx, const Status& s, bool with_events) {
     rapidjson::StringBuffer buf;
     rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
     w.SetIndent(' ', 2);
-    JsonFields<decltype(w)> f{w};
+    JsonFields f(w);
+    auto opt_time = [&](const char* key, const std::optional<std::int64_t>& ms) {
+        f.opt_str(key, ms ? std::optional<std::string>(rfc3339_ms(*ms)) : std::nullopt);
+    };
     w.StartObject();
     f.object("tracking", [&] {
         f.boolean("enabled", s.enabled);
@@ -171,14 +141,14 @@ void write_json_status(Context& ctx, const Status& s, bool with_events) {
                                   {"dropped_age", s.queue.dropped_age}, {"sent", s.queue.sent},
                                   {"pruned_sent", s.queue.pruned_sent}, {"set_aside", s.set_aside}})
             f.integer(key, value);
-        f.opt_time("oldest_pending_at", s.queue.oldest_pending_ms);
+        opt_time("oldest_pending_at", s.queue.oldest_pending_ms);
     });
     f.object("shipper", [&] {
         f.boolean("running", s.running);
-        f.opt_time("last_attempt_at", s.last_attempt);
-        f.opt_time("last_success_at", s.last_success);
+        opt_time("last_attempt_at", s.last_attempt);
+        opt_time("last_success_at", s.last_success);
         f.opt_str("last_error", s.last_error);
-        f.opt_time("next_attempt_at", s.next_attempt);
+        opt_time("next_attempt_at", s.next_attempt);
     });
     f.object("journal", [&] {
         f.str("path", s.journal_path);
@@ -313,7 +283,7 @@ int run_purge(Context& ctx, const PurgeOptions& opt) {
         return 0;
     }
     // A running shipper would keep WAL frames alive; wait for it (it exits within 10 s).
-    auto lock = store::ShipLock::acquire(paths.ship_lock(), static_cast<int>(shipper::kOutwaitShipper.count()));
+    auto lock = store::ShipLock::acquire(paths.ship_lock(), shipper::kOutwaitShipper);
     auto open = store::Journal::open(paths, ctx.runtime().clock, store::OpenMode::read_write, ctx.runtime().tricks);
     if (!open.journal) {
         if (open.status == store::OpenStatus::newer_schema)

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "core/json_fields.h"
 #include "core/uuid.h"
 
 namespace arcade::shipper {
@@ -86,16 +87,12 @@ std::string encode_event_parsed(const store::StoredEvent& row) {
 
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    auto str = [&](const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); };
+    JsonFields f(w);
     w.StartObject();
-    w.Key("event");
-    str(row.event);
-    w.Key("distinct_id");
-    str(row.distinct_id);
-    w.Key("uuid");
-    str(row.uuid);
-    w.Key("timestamp");
-    str(row.timestamp);
+    f.str("event", row.event);
+    f.str("distinct_id", row.distinct_id);
+    f.str("uuid", row.uuid);
+    f.str("timestamp", row.timestamp);
     w.Key("properties");
     props.Accept(w);
     w.EndObject();

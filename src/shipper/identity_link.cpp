@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include "core/build_info.h"
+#include "core/json_fields.h"
 #include "store/identity_file.h"
 
 namespace arcade::shipper {
@@ -50,15 +51,12 @@ PrincipalLookup lookup_principal(http::Transport& transport, const std::string& 
 std::string alias_properties(const std::string& anon_id, const std::string& principal_id) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    auto kv = [&](const char* k, const std::string& v) {
-        w.Key(k);
-        w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-    };
+    JsonFields f(w);
     w.StartObject();
-    kv("alias", anon_id);
-    kv("distinct_id", principal_id);
-    kv("$lib", build::kLibName);
-    kv("$lib_version", build::kVersion);
+    f.str("alias", anon_id);
+    f.str("distinct_id", principal_id);
+    f.str("$lib", build::kLibName);
+    f.str("$lib_version", build::kVersion);
     w.EndObject();
     return std::string(buf.GetString(), buf.GetSize());
 }

@@ -35,7 +35,7 @@ ShipOutcome ship(const Runtime& runtime, const ShipOptions& options) {
         return out;
     }
     try {
-        auto lock = store::ShipLock::acquire(paths->ship_lock(), static_cast<int>(options.lock_wait.count()));
+        auto lock = store::ShipLock::acquire(paths->ship_lock(), options.lock_wait);
         if (!lock.held()) {
             out.status = ShipOutcome::Status::locked_elsewhere;
             out.reason = "another shipper is running";

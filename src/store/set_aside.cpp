@@ -12,8 +12,10 @@
 #include <cerrno>
 #include <chrono>
 #include <ctime>
+#include <utility>
 
 #include "core/files.h"
+#include "core/json_fields.h"
 #include "core/unique_fd.h"
 
 namespace arcade::store {
@@ -50,25 +52,27 @@ bool is_event_name(const std::string& name) {
     return name.size() > 5 && name.front() != '.' && name.compare(name.size() - 5, 5, kSuffix) == 0;
 }
 
+// The row's text fields, by their key in the file: encode and decode share
+// one list, so the two cannot drift apart.
+using TextField = std::string StoredEvent::*;
+constexpr std::pair<const char*, TextField> kTextFields[] = {
+    {"uuid", &StoredEvent::uuid},
+    {"timestamp", &StoredEvent::timestamp},
+    {"kind", &StoredEvent::kind},
+    {"event", &StoredEvent::event},
+    {"distinct_id", &StoredEvent::distinct_id},
+    {"anon_id", &StoredEvent::anon_id},
+    {"properties", &StoredEvent::properties},
+};
+
 std::string encode(const StoredEvent& row) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    auto str = [&](const char* key, const std::string& v) {
-        w.Key(key);
-        w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-    };
+    JsonFields f(w);
     w.StartObject();
-    str("uuid", row.uuid);
-    str("timestamp", row.timestamp);
-    w.Key("created_ms");
-    w.Int64(row.created_ms);
-    str("kind", row.kind);
-    str("event", row.event);
-    str("distinct_id", row.distinct_id);
-    str("anon_id", row.anon_id);
-    w.Key("needs_identity");
-    w.Bool(row.needs_identity);
-    str("properties", row.properties);
+    for (const auto& [key, field] : kTextFields) f.str(key, row.*field);
+    f.integer("created_ms", row.created_ms);
+    f.boolean("needs_identity", row.needs_identity);
     w.EndObject();
     return std::string(buf.GetString(), buf.GetSize());
 }
@@ -78,18 +82,15 @@ std::optional<StoredEvent> decode(const std::string& text) {
     doc.Parse<rapidjson::kParseIterativeFlag>(text.c_str(), text.size());
     if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
     StoredEvent row;
-    auto str = [&](const char* key, std::string& out) {
+    for (const auto& [key, field] : kTextFields) {
         auto it = doc.FindMember(key);
-        if (it == doc.MemberEnd() || !it->value.IsString()) return false;
-        out.assign(it->value.GetString(), it->value.GetStringLength());
-        return true;
-    };
+        if (it == doc.MemberEnd() || !it->value.IsString()) return std::nullopt;
+        (row.*field).assign(it->value.GetString(), it->value.GetStringLength());
+    }
     auto created = doc.FindMember("created_ms");
     auto needs = doc.FindMember("needs_identity");
-    if (!str("uuid", row.uuid) || !str("timestamp", row.timestamp) || !str("kind", row.kind) ||
-        !str("event", row.event) || !str("distinct_id", row.distinct_id) || !str("anon_id", row.anon_id) ||
-        !str("properties", row.properties) || created == doc.MemberEnd() || !created->value.IsInt64() ||
-        needs == doc.MemberEnd() || !needs->value.IsBool())
+    if (created == doc.MemberEnd() || !created->value.IsInt64() || needs == doc.MemberEnd() ||
+        !needs->value.IsBool())
         return std::nullopt;
     if ((row.kind != "event" && row.kind != "alias") || row.uuid.empty() || row.event.empty()) return std::nullopt;
     row.created_ms = created->value.GetInt64();

@@ -96,8 +96,8 @@ ShipLock ShipLock::try_acquire(const std::filesystem::path& path) {
     return ShipLock(fd);
 }
 
-ShipLock ShipLock::acquire(const std::filesystem::path& path, int timeout_ms) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+ShipLock ShipLock::acquire(const std::filesystem::path& path, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
         ShipLock lock = try_acquire(path);
         if (lock.held() || std::chrono::steady_clock::now() >= deadline) return lock;

@@ -2,6 +2,7 @@
 // `ship.lock`: at most one shipper drains at a time. An flock(2) on the file,
 // so the lock dies with its holder (kill -9 included) — no time-based lease.
 
+#include <chrono>
 #include <filesystem>
 
 namespace arcade::store {
@@ -10,8 +11,8 @@ class ShipLock {
 public:
     // Tries once to take the lock; held() says whether it was taken.
     static ShipLock try_acquire(const std::filesystem::path& path);
-    // Waits up to `timeout_ms` for the lock.
-    static ShipLock acquire(const std::filesystem::path& path, int timeout_ms);
+    // Waits up to `timeout` for the lock.
+    static ShipLock acquire(const std::filesystem::path& path, std::chrono::milliseconds timeout);
     // True when an exclusive flock is held on `path` right now, by any open
     // file (this process's included). Reads the kernel's lock table
     // (/proc/locks) and never touches the lock, so a shipper taking it at the
