@@ -21,7 +21,9 @@ struct Tricks {
     // every 1-3 ms instead of SQLite's busy timeout, which backs off to
     // 100 ms so a long waiter loses every race to newcomers: the 32-process
     // storm of `scripts/reliability.sh` lost events without it
-    // (docs/RELIABILITY.md, F1).
+    // (docs/RELIABILITY.md, F1). It also tells a queue of writers (the WAL
+    // keeps changing: wait on, up to 3 s) from a lock that stays put (give
+    // up after the command's 250 ms and set the event aside).
     bool fair_lock_wait = false;
     // Trust the journal file's header for WAL mode instead of asking
     // `PRAGMA journal_mode`; SQLite decides the same way.

@@ -37,7 +37,10 @@ public:
 
     // Whether writes wait for other processes' locks (up to lock_wait) or fail at once.
     void wait_for_locks(bool wait);
-    // How long a write waits for another process's lock (default kLockWait).
+    // How long a write waits for another process's lock while the journal
+    // shows no progress (default kLockWait). With the fair lock wait, a
+    // queue of writers that keeps committing (the WAL changes) is waited
+    // for up to kLockWait: only a lock that stays put gives up early.
     void set_lock_wait(std::chrono::milliseconds wait);
 
     // Copies the WAL into the database and truncates it, never waiting for
@@ -52,10 +55,16 @@ public:
 
 private:
     struct FairWait {
-        std::chrono::milliseconds limit = kLockWait;
+        std::string wal_path;                           // watched for commits by others
+        std::chrono::milliseconds quiet_limit = kLockWait;  // give up after this long without progress
         std::chrono::steady_clock::time_point first_try;
+        std::chrono::steady_clock::time_point last_progress;
+        std::int64_t wal_size = -1;
+        std::int64_t wal_mtime_ns = -1;
         std::uint32_t random_state = 0;
         static int handler(void* self, int tries);
+        // True when the WAL changed since the last look: someone committed.
+        bool wal_moved();
     };
     static int on_wal_commit(void* self, sqlite3* handle, const char* schema, int frames);
 

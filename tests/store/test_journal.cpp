@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -651,4 +652,38 @@ TEST_CASE("purge removes set-aside events too", "[store]") {
     j->purge(false);
     CHECK(store::count_set_aside(f.paths) == 0);
     CHECK_FALSE(std::filesystem::exists(store::set_aside_dir(f.paths)));
+}
+
+TEST_CASE("a queue of writers that keeps committing is waited for; only a lock that stays put sets the event aside",
+          "[store]") {
+    Fixture f(Tricks::all());
+    auto j = f.open();
+    append(*j);
+    j->set_lock_wait(store::kCommandLockWait);
+    // Another writer that holds the lock almost all the time but commits
+    // every 50 ms for 600 ms: the journal is busy, not stuck.
+    std::atomic<bool> started{false};
+    std::thread busy([&] {
+        SQLite::Database other(f.paths.journal().string(), SQLite::OPEN_READWRITE);
+        other.setBusyTimeout(5000);
+        auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(600);
+        for (int i = 0; std::chrono::steady_clock::now() < until; ++i) {
+            other.exec("BEGIN IMMEDIATE");
+            started = true;
+            other.exec("INSERT OR REPLACE INTO settings (key, value) VALUES ('test.busy', '" + std::to_string(i) + "')");
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            other.exec("COMMIT");
+        }
+    });
+    while (!started) std::this_thread::yield();
+    auto outcome = j->append_or_set_aside([](const store::Identity& id) {
+        store::NewEvent e;
+        e.event = "queued";
+        e.distinct_id = id.anon_id;
+        e.properties = "{}";
+        return e;
+    });
+    busy.join();
+    CHECK(outcome == store::Journal::Recorded::appended);
+    CHECK(store::count_set_aside(f.paths) == 0);
 }
