@@ -78,7 +78,7 @@ ApiResult<std::vector<EngineWorker>> EngineClient::list_workers() {
         if (!id || id->empty()) return;  // the Python CLI skipped these too
         EngineWorker w;
         w.id = std::move(*id);
-        w.enabled = detail::bool_member(item, "enabled").value_or(false);
+        w.enabled = detail::bool_member(item, "enabled");
         w.type = detail::string_member(item, "type").value_or("");
         w.http_uri = nested_string(item, "http", "uri");
         w.mcp_uri = nested_string(item, "mcp", "uri");

@@ -32,7 +32,7 @@ namespace arcade::worker_api {
 
 struct EngineWorker {
     std::string id;
-    bool enabled = false;
+    std::optional<bool> enabled;  // nullopt when the Engine did not say
     std::string type;  // "http", "mcp", ... as the Engine reports it
     std::string http_uri;
     std::string mcp_uri;

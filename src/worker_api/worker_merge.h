@@ -17,7 +17,7 @@ struct WorkerSummary {
     // nullopt when the Cloud could not be asked (its listing failed).
     std::optional<bool> cloud_deployed;
     bool engine_registered = false;
-    std::optional<bool> enabled;  // nullopt unless registered
+    std::optional<bool> enabled;  // nullopt unless registered, or when the Engine did not say
     std::string type;             // the Engine's type, empty unless registered
     std::optional<bool> managed;
     std::string engine_uri;      // empty unless registered

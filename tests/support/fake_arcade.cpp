@@ -98,8 +98,10 @@ void write_worker(Writer& w, const FakeEngineWorker& worker) {
     w.StartObject();
     w.Key("id");
     w.String(worker.id.c_str());
-    w.Key("enabled");
-    w.Bool(worker.enabled);
+    if (!worker.omit_enabled) {
+        w.Key("enabled");
+        w.Bool(worker.enabled);
+    }
     w.Key("type");
     w.String(worker.type.c_str());
     w.Key("http");
@@ -402,6 +404,7 @@ FakeReply FakeEngine::handle(const FakeRequest& req) {
             if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("enabled") || !doc["enabled"].IsBool())
                 return json_reply(400, json_message("body must be {\"enabled\": bool}", "bad_request"));
             it->enabled = doc["enabled"].GetBool();
+            it->omit_enabled = false;
             rapidjson::StringBuffer buf;
             Writer w(buf);
             write_worker(w, *it);

@@ -127,6 +127,7 @@ private:
 struct FakeEngineWorker {
     std::string id;
     bool enabled = true;
+    bool omit_enabled = false;  // leave `enabled` out of the listing, as some Engines do
     std::string type = "http";
     std::string http_uri;
     std::string mcp_uri;

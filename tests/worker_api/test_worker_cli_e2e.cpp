@@ -113,7 +113,9 @@ TEST_CASE("e2e: worker list across pages, with mismatches and one-sided workers"
 
     auto r = arcade.run({"worker", "list"});
     REQUIRE(r.exit_code == 0);
-    CHECK(r.out.find("ID") == 0);
+    // Titled like the original's table, the title centred over it.
+    CHECK(r.out.find("Workers\nID ") != std::string::npos);
+    CHECK(r.out.find_first_not_of(' ') == r.out.find("Workers"));
     CHECK(r.out.find("mismatch: engine https://old.dev, cloud https://new.dev") != std::string::npos);
     CHECK(r.out.find("A, B, C") != std::string::npos);
     for (const char* id : {"same", "moved", "engine-only", "p2", "p3", "cloud-only"})
@@ -344,4 +346,52 @@ TEST_CASE("e2e: login and worker reach a local Arcade Cloud on the same port", "
     auto login = arcade.run({"login", "--port", std::to_string(callback_port), "--timeout", "1"});
     CHECK(login.exit_code == 1);
     CHECK(login.out.find("  " + cloud + "/api/v1/auth/cli_login?") != std::string::npos);
+}
+
+TEST_CASE("e2e: rm -d of a worker the Engine does not know says so and succeeds", "[worker_api]") {
+    Arcade arcade;
+    auto r = arcade.run({"worker", "rm", "-d", "ghost"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "Worker not found\n");
+    CHECK(r.err.find("Could not") == std::string::npos);
+    CHECK(arcade.cloud.requests_to("DELETE", "/api/v1/workers").empty());
+    CHECK(arcade.engine.requests_to("DELETE", "/v1/workers/ghost").size() == 1);
+    CHECK(arcade.last_event("worker.rm")->event == "CLI execution succeeded");
+}
+
+TEST_CASE("e2e: Enabled is unknown when the Engine does not say, and False for a cloud-only worker", "[worker_api]") {
+    Arcade arcade;
+    auto silent = worker("silent", "https://s.dev");
+    silent.omit_enabled = true;
+    arcade.engine.set_workers({silent, worker("on", "https://on.dev")});
+    arcade.cloud.set_workers({{"cloud-only", "https://c.dev"}});
+
+    SECTION("table") {
+        auto r = arcade.run({"worker", "list"});
+        REQUIRE(r.exit_code == 0);
+        CHECK(has_line(r.out, "silent      False           True               unknown  https://s.dev"));
+        CHECK(has_line(r.out, "on          False           True               True     https://on.dev"));
+        CHECK(has_line(r.out, "cloud-only  True            False              False    https://c.dev"));
+    }
+    SECTION("--json") {
+        auto r = arcade.run({"worker", "list", "--json"});
+        REQUIRE(r.exit_code == 0);
+        rapidjson::Document doc;
+        doc.Parse(r.out.c_str());
+        REQUIRE_FALSE(doc.HasParseError());
+        REQUIRE(doc.IsArray());
+        REQUIRE(doc.Size() == 3);
+        CHECK(std::string(doc[0]["id"].GetString()) == "silent");
+        CHECK(doc[0]["enabled"].IsNull());
+        CHECK(doc[1]["enabled"].GetBool());
+    }
+}
+
+TEST_CASE("e2e: logs lines lose their surrounding whitespace, as the original printed them", "[worker_api]") {
+    Arcade arcade;
+    arcade.cloud.set_log_script(
+        SseScript{{{"data:   padded\tline \t\n\ndata:\tfirst \ndata:  second\n\ndata: [DONE]\n\n", 0ms}}, SseEnd::hang});
+    auto r = arcade.run({"worker", "logs", "w1"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "padded\tline\nfirst\nsecond\n");
 }
