@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -72,12 +73,26 @@ struct WorkerState {
 
 // The Python CLI's hidden per-command flags for reaching the Cloud.
 void add_cloud_flags(CLI::App* cmd, EndpointFlags& flags) {
-    flags.host_option = cmd->add_option("--cloud-host", flags.host, "Arcade Cloud host")->group("");
+    flags.host_option = cmd->add_option("-c,--cloud-host", flags.host, "Arcade Cloud host")->group("");
     flags.port_option = cmd->add_option("--cloud-port", flags.port, "Arcade Cloud port")
                             ->check(CLI::Range(1, 65535))
                             ->group("");
     cmd->add_flag("--tls", flags.tls, "Force TLS for the Arcade Cloud connection")->group("");
     cmd->add_flag("--no-tls", flags.no_tls, "Disable TLS for the Arcade Cloud connection")->group("");
+}
+
+// The original's `-cp PORT` and `-cp=PORT` (Click takes a multi-letter name
+// after one dash; CLI11 would read `-c p`) as `--cloud-port`, up to a `--`.
+// `-cpPORT` is left alone: Click read it as `-c pPORT` too.
+void respell_cloud_port(std::vector<std::string>& args, std::size_t from) {
+    for (std::size_t i = from; i < args.size(); ++i) {
+        std::string& word = args[i];
+        if (word == "--") return;
+        if (word == "-cp")
+            word = "--cloud-port";
+        else if (word.rfind("-cp=", 0) == 0)
+            word = "--cloud-port=" + word.substr(4);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -413,7 +428,8 @@ void setup_worker_commands(CLI::App& root, CommandTable& table, WorkerCommandDep
     worker->alias("server");
     // `-h` is the host here, as in the Python CLI; help stays on --help.
     worker->set_help_flag("--help", "Print this help message and exit");
-    worker->require_subcommand(1);
+    // No subcommand: app.cpp shows this group's help, as the original did.
+    table.add_respelling(worker, respell_cloud_port);
     EndpointFlags& engine = state->engine;
     engine.host_option =
         worker->add_option("-h,--host", engine.host, "Arcade Engine host (default: $ARCADE_ENGINE_URL or api.arcade.dev)");

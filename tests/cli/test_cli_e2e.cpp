@@ -27,7 +27,9 @@ std::string prop(const rapidjson::Value& e, const char* key) {
 
 TEST_CASE("arcade --version prints the version and is recorded as a usage event", "[cli]") {
     Arcade a;
-    auto r = a.run({"--version"});
+    const std::string flag = GENERATE(as<std::string>{}, "--version", "-v");  // -v: the original's short form
+    INFO(flag);
+    auto r = a.run({flag});
     CHECK(r.exit_code == 0);
     CHECK(r.out == "arcade 0.1.0\n");
     auto s = a.status();

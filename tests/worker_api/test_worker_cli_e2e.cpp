@@ -395,3 +395,73 @@ TEST_CASE("e2e: logs lines lose their surrounding whitespace, as the original pr
     CHECK(r.exit_code == 0);
     CHECK(r.out == "padded\tline\nfirst\nsecond\n");
 }
+
+TEST_CASE("e2e: `arcade server` alone shows the group's help, as `server`", "[worker_api]") {
+    Arcade arcade;
+    const std::string typed = GENERATE(as<std::string>{}, "server", "worker");
+    auto r = arcade.run({typed});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("Usage: arcade " + typed + " [OPTIONS]") != std::string::npos);
+    for (const char* sub : {"list", "enable", "disable", "rm", "logs"})
+        CHECK(r.out.find(std::string("\n  ") + sub + " ") != std::string::npos);
+    CHECK(r.err.find("A subcommand is required") == std::string::npos);
+    CHECK(arcade.engine.requests().empty());
+    CHECK(arcade.last_event("worker")->event == "CLI execution succeeded");  // still recorded
+}
+
+TEST_CASE("e2e: help names the command as typed", "[worker_api]") {
+    Arcade arcade;
+    auto group = arcade.run({"server", "--help"});
+    CHECK(group.exit_code == 0);
+    CHECK(group.out.find("Usage: arcade server [OPTIONS]") != std::string::npos);
+    CHECK(group.out.find("arcade worker") == std::string::npos);
+    auto leaf = arcade.run({"server", "rm", "--help"});
+    CHECK(leaf.exit_code == 0);
+    CHECK(leaf.out.find("Usage: arcade server rm [OPTIONS] worker_id") != std::string::npos);
+    auto canonical = arcade.run({"worker", "list", "--help"});
+    CHECK(canonical.out.find("Usage: arcade worker list [OPTIONS]") != std::string::npos);
+}
+
+TEST_CASE("e2e: an unknown worker command is named", "[worker_api]") {
+    Arcade arcade;
+    // The event is named after the commands CLI11 did recognise.
+    auto [args, command] = GENERATE(table<std::vector<std::string>, std::string>(
+        {{{"server", "bogus"}, "worker"}, {{"worker", "bogus", "list"}, "worker.list"}}));
+    auto r = arcade.run(args);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(has_line(r.err, "No such command 'bogus'."));
+    auto ev = arcade.last_event(command);
+    REQUIRE(ev);
+    CHECK(ev->event == "CLI execution failed");
+    CHECK(ev->error_message == "No such command 'bogus'.");
+}
+
+TEST_CASE("e2e: the original's hidden -c/-cp reach the Cloud", "[worker_api]") {
+    Arcade arcade;
+    // The configured Cloud is elsewhere: only the flags can reach the fake.
+    arcade.home.env["ARCADE_CLOUD_URL"] = arcade.engine.url() + "/not-the-cloud";
+    const std::string port = std::to_string(arcade.cloud.port());
+
+    SECTION("list, -cp PORT") {
+        arcade.cloud.set_workers({{"cloud-only", "https://c.dev"}});
+        auto r = arcade.run({"server", "list", "-c", "127.0.0.1", "-cp", port});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.find("\ncloud-only ") != std::string::npos);
+        CHECK(r.err.find("Warning") == std::string::npos);
+    }
+    SECTION("logs, -cp=PORT") {
+        arcade.cloud.set_log_script(SseScript{{{"data: hello\n\ndata: [DONE]\n\n", 0ms}}, SseEnd::hang});
+        auto r = arcade.run({"worker", "logs", "-c", "127.0.0.1", "-cp=" + port, "w1"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == "hello\n");
+    }
+    SECTION("rm, the long spellings still work beside them") {
+        arcade.cloud.set_workers({{"w1", "https://w1.dev"}});
+        arcade.engine.set_workers({worker("w1", "https://w1.dev")});
+        auto r = arcade.run({"worker", "rm", "w1", "-cp", port, "--cloud-host", "127.0.0.1"});
+        CHECK(r.exit_code == 0);
+        CHECK(arcade.cloud.workers().empty());
+        CHECK(arcade.engine.workers().empty());
+    }
+}
