@@ -25,7 +25,7 @@ ApiResult<Done> for_each_item(http::Transport& transport, const ClientConfig& co
     rapidjson::Document previous_first;  // the first item of the previous page
     for (int page = 0; page < EngineClient::kMaxPages; ++page) {
         detail::Call call{kService, "GET", fmt::format("{}{}?limit={}&offset={}", config.base_url, path, limit, offset)};
-        auto sent = detail::send(transport, call, detail::make_request(config, call, config.api_key));
+        auto sent = detail::send_idempotent(transport, config, call, detail::make_request(config, call, config.api_key));
         if (!sent) return sent.error();
 
         rapidjson::Document doc;
@@ -107,7 +107,8 @@ ApiResult<Done> EngineClient::set_enabled(std::string_view worker_id, bool enabl
     http::Request req = detail::make_request(config_, call, config_.api_key);
     req.headers.emplace_back("Content-Type", "application/json");
     req.body = enabled ? R"({"enabled":true})" : R"({"enabled":false})";
-    auto sent = detail::send(transport_, call, req);
+    // Setting an absolute value is idempotent: safe to send again.
+    auto sent = detail::send_idempotent(transport_, config_, call, std::move(req));
     if (!sent) return sent.error();
     return Done{};
 }

@@ -25,6 +25,7 @@ struct Injection {
     int status = 500;
     std::string body;
     int remaining = -1;
+    bool drop = false;  // cut the connection instead of answering `status`
 };
 
 std::string json_message(const std::string& message, const std::string& name) {
@@ -183,6 +184,13 @@ struct FakeServer::Impl {
             hres.status = 503;
             return;
         }
+        if (injected && injected->drop) {
+            hres.set_chunked_content_provider("application/json", [](std::size_t, httplib::DataSink& sink) {
+                sink.write("{", 1);
+                return false;
+            });
+            return;
+        }
         if (injected) {
             hres.status = injected->status;
             std::string body = injected->body.empty()
@@ -273,6 +281,11 @@ std::vector<RecordedRequest> FakeServer::requests_to(std::string_view method, st
 void FakeServer::inject(std::string method, std::string path, int status, std::string body, int times) {
     std::lock_guard lock(impl_->state_mu);
     impl_->injections.push_back(Injection{std::move(method), std::move(path), status, std::move(body), times});
+}
+
+void FakeServer::inject_drop(std::string method, std::string path, int times) {
+    std::lock_guard lock(impl_->state_mu);
+    impl_->injections.push_back(Injection{std::move(method), std::move(path), 200, {}, times, true});
 }
 
 void FakeServer::set_delay(std::chrono::milliseconds delay) {

@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/arcade_home.h"
@@ -464,4 +465,91 @@ TEST_CASE("e2e: the original's hidden -c/-cp reach the Cloud", "[worker_api]") {
         CHECK(arcade.cloud.workers().empty());
         CHECK(arcade.engine.workers().empty());
     }
+}
+
+namespace {
+
+std::size_t listings(const FakeEngine& engine) {
+    std::size_t n = 0;
+    for (const auto& req : engine.requests_to("GET", "/v1/workers"))
+        if (req.path == "/v1/workers") ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("e2e: passing Engine and Cloud trouble is retried twice, as the original's client did", "[worker_api]") {
+    Arcade arcade;
+    arcade.engine.set_workers({worker("w1", "https://w1.dev")});
+
+    SECTION("list after two 503s, waiting 0.5 s then 1 s") {
+        arcade.engine.inject("GET", "/v1/workers", 503, {}, 2);
+        auto started = std::chrono::steady_clock::now();
+        auto r = arcade.run({"worker", "list", "--json"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.find("\"w1\"") != std::string::npos);
+        CHECK(listings(arcade.engine) == 3);
+        CHECK(std::chrono::steady_clock::now() - started >= 1500ms);
+    }
+    SECTION("enable after a 429 and a dropped connection") {
+        arcade.engine.inject("PATCH", "/v1/workers/w1", 429, {}, 1);
+        arcade.engine.inject_drop("PATCH", "/v1/workers/w1", 1);
+        auto r = arcade.run({"worker", "disable", "w1"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == "Worker 'w1' is now disabled.\n");
+        CHECK(arcade.engine.requests_to("PATCH", "/v1/workers/w1").size() == 3);
+        CHECK_FALSE(arcade.engine.workers()[0].enabled);
+    }
+    SECTION("logs after a 502 and a 408") {
+        arcade.cloud.inject("GET", "/api/v1/workers/logs/w1", 502, {}, 1);
+        arcade.cloud.inject("GET", "/api/v1/workers/logs/w1", 408, {}, 1);
+        arcade.cloud.set_log_script(SseScript{{{"data: up\n\ndata: [DONE]\n\n", 0ms}}, SseEnd::hang});
+        auto r = arcade.run({"worker", "logs", "w1"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == "up\n");
+        CHECK(arcade.cloud.requests_to("GET", "/api/v1/workers/logs/w1").size() == 3);
+    }
+    SECTION("a stream cut after its first lines is not started over") {
+        arcade.cloud.set_log_script(SseScript{{{"data: once\n\n", 0ms}}, SseEnd::drop});
+        auto r = arcade.run({"worker", "logs", "w1"});
+        CHECK(r.exit_code == 1);
+        CHECK(r.out == "once\n");
+        CHECK(arcade.cloud.requests_to("GET", "/api/v1/workers/logs/w1").size() == 1);
+    }
+    SECTION("three failures in a row fail with the last one") {
+        arcade.engine.inject("GET", "/v1/workers", 500, R"({"message":"down"})");
+        auto r = arcade.run({"worker", "list"});
+        CHECK(r.exit_code == 1);
+        CHECK(r.err.find("Could not list workers: Arcade Engine returned 500 Internal Server Error: down") !=
+              std::string::npos);
+        CHECK(listings(arcade.engine) == 3);
+    }
+    SECTION("answers that will not change are not retried") {
+        auto r = arcade.run({"worker", "enable", "ghost"});
+        CHECK(r.exit_code == 1);
+        CHECK(arcade.engine.requests_to("PATCH", "/v1/workers/ghost").size() == 1);
+    }
+    SECTION("rm is not retried: a repeated DELETE is not safe to read") {
+        arcade.engine.inject("DELETE", "/v1/workers/w1", 503);
+        auto r = arcade.run({"worker", "rm", "-d", "w1"});
+        CHECK(r.exit_code == 1);
+        CHECK(arcade.engine.requests_to("DELETE", "/v1/workers/w1").size() == 1);
+    }
+}
+
+TEST_CASE("e2e: Ctrl-C during a retry's wait ends the command at once", "[worker_api]") {
+    Arcade arcade;
+    arcade.engine.inject("GET", "/v1/workers", 503);
+    auto child = arcade.start({"worker", "list"});
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (listings(arcade.engine) < 2 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    REQUIRE(listings(arcade.engine) == 2);  // now in the 1 s wait before the last try
+    auto sent = std::chrono::steady_clock::now();
+    child->send_signal(SIGINT);
+    auto r = child->finish(10s);
+    CHECK(std::chrono::steady_clock::now() - sent < 700ms);
+    CHECK(r.exit_code == 130);
+    CHECK(listings(arcade.engine) == 2);
+    CHECK(arcade.last_event("worker.list"));
 }
