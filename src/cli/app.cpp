@@ -1,6 +1,12 @@
 #include "cli/app.h"
 
+#include <fmt/format.h>
+
+#include <cstddef>
+#include <optional>
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "cli/auth_commands.h"
 #include "cli/tracking.h"
@@ -8,6 +14,7 @@
 #include "cli/worker_commands.h"
 #include "core/build_info.h"
 #include "core/exit_codes.h"
+#include "core/terminal_text.h"
 
 namespace arcade::cli {
 namespace {
@@ -33,10 +40,45 @@ const CLI::App* chosen_command(const CLI::App& app, std::vector<std::string>& pa
     }
 }
 
+// Root options take no values, so the first word that is not an option
+// names the top-level command; args.size() when there is none.
+std::size_t top_command_index(const std::vector<std::string>& args) {
+    for (std::size_t i = 0; i < args.size(); ++i)
+        if (args[i].empty() || args[i].front() != '-') return i;
+    return args.size();
+}
+
+CLI::App* top_command_named(CLI::App& app, const std::string& word) {
+    for (CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+        if (sub->check_name(word)) return sub;
+    return nullptr;
+}
+
+// Help and usage errors name a command as the user typed it (`arcade server
+// …`); only call this once the event's canonical path is known.
+void name_as_typed(CLI::App* top, const std::vector<std::string>& args, std::size_t index) {
+    if (top != nullptr && top->get_name() != args[index]) top->name(args[index]);
+}
+
+// A word that names no subcommand of a group (`arcade server bogus`), named
+// back to the user as the original did; nullopt for other parse errors.
+std::optional<std::string> unknown_command(const CLI::App& app, const CLI::ParseError& e) {
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) == nullptr) return std::nullopt;
+    for (const CLI::App* cur = &app; cur != nullptr;) {
+        auto extras = cur->remaining();
+        bool group = !cur->get_subcommands([](const CLI::App*) { return true; }).empty();
+        if (group && !extras.empty() && (extras.front().empty() || extras.front().front() != '-'))
+            return fmt::format("No such command '{}'.", terminal_safe(extras.front()));
+        auto parsed = cur->get_subcommands();
+        cur = parsed.empty() ? nullptr : parsed.front();
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 void build_command_tree(CLI::App& app, CommandTable& table) {
-    app.set_version_flag("--version", std::string("arcade ") + build::kVersion);
+    app.set_version_flag("-v,--version", std::string("arcade ") + build::kVersion);
     app.footer("Usage tracking: see `arcade usage status`.");
     setup_usage_commands(app, table);
     setup_auth_commands(app, table);
@@ -55,12 +97,20 @@ int run_app(int argc, const char* const* argv, Output& io, const Runtime& runtim
         CLI::App app("Arcade command-line tool", "arcade");
         CommandTable table;
         build_command_tree(app, table);
+        std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
+        const std::size_t top = top_command_index(args);
+        CLI::App* top_app = top < args.size() ? top_command_named(app, args[top]) : nullptr;
+        if (top_app != nullptr) {
+            if (const RespellFn* respell = table.respelling(top_app)) (*respell)(args, top + 1);
+        }
         try {
-            app.parse(argc, argv);
+            app.parse(std::vector<std::string>(args.rbegin(), args.rend()));
             const CLI::App* leaf = chosen_command(app, path);
             const CommandTable::Entry* entry = table.find(leaf);
             if (entry == nullptr) {
-                io.out << leaf->help();
+                // A group alone (`arcade server`) shows its help, as the original did.
+                name_as_typed(top_app, args, top);
+                io.out << app.help();
                 inv.exit_code = 0;
             } else {
                 tracked = entry->tracked;
@@ -74,10 +124,17 @@ int run_app(int argc, const char* const* argv, Output& io, const Runtime& runtim
         } catch (const CLI::ParseError& e) {
             path.clear();
             chosen_command(app, path);
-            int code = app.exit(e, io.out, io.err);
-            // CLI11's own codes (106, 109, …) would mean nothing to a shell script.
-            inv.exit_code = code == 0 ? 0 : exit_code::kUsage;
-            if (code != 0) inv.error_message = e.what();
+            name_as_typed(top_app, args, top);
+            if (auto message = unknown_command(app, e)) {
+                io.err << *message << "\nRun with --help for more information.\n";
+                inv.exit_code = exit_code::kUsage;
+                inv.error_message = *message;
+            } else {
+                int code = app.exit(e, io.out, io.err);
+                // CLI11's own codes (106, 109, …) would mean nothing to a shell script.
+                inv.exit_code = code == 0 ? 0 : exit_code::kUsage;
+                if (code != 0) inv.error_message = e.what();
+            }
         }
     } catch (const std::exception& e) {
         io.err << "arcade: " << e.what() << "\n";

@@ -7,11 +7,13 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <cstddef>
 #include <functional>
 #include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/environ.h"
 #include "core/paths.h"
@@ -73,9 +75,21 @@ using RunFn = std::function<int(Context&)>;
 // remove telemetry data or opt out must not immediately write it back.
 enum class Tracked { yes, no };
 
-// Maps each leaf CLI11 subcommand to the function that runs it.
+// Rewrites, in place, `args[from..]` (the words after a command group's own
+// name) before CLI11 parses them: for spellings the original CLI accepted
+// that CLI11 cannot declare, such as the two-letter single-dash `-cp`.
+using RespellFn = std::function<void(std::vector<std::string>& args, std::size_t from)>;
+
+// Maps each leaf CLI11 subcommand to the function that runs it, and each
+// top-level group to its respelling, if it has one.
 class CommandTable {
 public:
+    void add_respelling(const CLI::App* group, RespellFn respell) { respellings_[group] = std::move(respell); }
+    const RespellFn* respelling(const CLI::App* group) const {
+        auto it = respellings_.find(group);
+        return it == respellings_.end() ? nullptr : &it->second;
+    }
+
     void add(CLI::App* command, RunFn run, Tracked tracked = Tracked::yes) {
         entries_[command] = Entry{std::move(run), tracked};
     }
@@ -90,6 +104,7 @@ public:
 
 private:
     std::map<const CLI::App*, Entry> entries_;
+    std::map<const CLI::App*, RespellFn> respellings_;
 };
 
 }  // namespace arcade::cli

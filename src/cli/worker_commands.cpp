@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -72,12 +73,26 @@ struct WorkerState {
 
 // The Python CLI's hidden per-command flags for reaching the Cloud.
 void add_cloud_flags(CLI::App* cmd, EndpointFlags& flags) {
-    flags.host_option = cmd->add_option("--cloud-host", flags.host, "Arcade Cloud host")->group("");
+    flags.host_option = cmd->add_option("-c,--cloud-host", flags.host, "Arcade Cloud host")->group("");
     flags.port_option = cmd->add_option("--cloud-port", flags.port, "Arcade Cloud port")
                             ->check(CLI::Range(1, 65535))
                             ->group("");
     cmd->add_flag("--tls", flags.tls, "Force TLS for the Arcade Cloud connection")->group("");
     cmd->add_flag("--no-tls", flags.no_tls, "Disable TLS for the Arcade Cloud connection")->group("");
+}
+
+// The original's `-cp PORT` and `-cp=PORT` (Click takes a multi-letter name
+// after one dash; CLI11 would read `-c p`) as `--cloud-port`, up to a `--`.
+// `-cpPORT` is left alone: Click read it as `-c pPORT` too.
+void respell_cloud_port(std::vector<std::string>& args, std::size_t from) {
+    for (std::size_t i = from; i < args.size(); ++i) {
+        std::string& word = args[i];
+        if (word == "--") return;
+        if (word == "-cp")
+            word = "--cloud-port";
+        else if (word.rfind("-cp=", 0) == 0)
+            word = "--cloud-port=" + word.substr(4);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -152,6 +167,13 @@ std::string paint(std::string_view text, std::string_view sgr) { return fmt::for
 
 std::string yes_no(bool value) { return value ? "True" : "False"; }
 
+// A worker the Engine does not know is not enabled there (the original said
+// False); one it knows but did not say about is unknown, not disabled.
+std::string enabled_text(const worker_api::WorkerSummary& row) {
+    if (!row.engine_registered) return yes_no(false);
+    return row.enabled ? yes_no(*row.enabled) : "unknown";
+}
+
 Cell host_cell(const worker_api::WorkerSummary& row, bool color) {
     if (row.endpoint_mismatch) {
         std::string engine = terminal_safe(row.engine_uri);
@@ -184,7 +206,7 @@ void print_table(std::ostream& out, const std::vector<worker_api::WorkerSummary>
             Cell{terminal_safe(row.id), {}},
             Cell{row.cloud_deployed ? yes_no(*row.cloud_deployed) : "unknown", {}},
             Cell{yes_no(row.engine_registered), {}},
-            Cell{row.enabled ? yes_no(*row.enabled) : "-", {}},
+            Cell{enabled_text(row), {}},
             host_cell(row, color),
             Cell{toolkits_text(row), {}},
         });
@@ -211,6 +233,12 @@ void print_table(std::ostream& out, const std::vector<worker_api::WorkerSummary>
         header_cells.push_back(Cell{headers[i], color ? paint(headers[i], "1") : std::string{}});
         rule_cells.push_back(Cell{std::string(widths[i], '-'), {}});
     }
+    // The original's rich table had this title, centred over the table.
+    std::size_t table_width = 0;
+    for (std::size_t width : widths) table_width += width + 2;
+    table_width -= 2;
+    const std::string title = "Workers";
+    out << std::string((table_width - title.size()) / 2, ' ') << (color ? paint(title, "3") : title) << '\n';
     print_row(header_cells);
     print_row(rule_cells);
     for (const auto& cells : table) print_row(cells);
@@ -314,9 +342,12 @@ int run_rm(Context& ctx, const WorkerState& state) {
 
     worker_api::EngineClient engine(*transport, client_config(ctx, state, *engine_base, *creds));
     if (auto removed = engine.remove_worker(opts.worker_id); !removed) {
-        // After a Cloud deletion, a worker the Engine never knew is not a failure.
-        if (removed.error().is_status(404) && cloud_base) {
-            ctx.out() << fmt::format("Worker '{}' was not registered with the Arcade Engine.\n", id);
+        // Not a failure: after a Cloud deletion the Engine may never have
+        // known the worker, and for `rm -d` the original said "Worker not
+        // found" and succeeded.
+        if (removed.error().is_status(404)) {
+            ctx.out() << (cloud_base ? fmt::format("Worker '{}' was not registered with the Arcade Engine.\n", id)
+                                     : std::string("Worker not found\n"));
             return 0;
         }
         return report(ctx, fmt::format("Could not deregister worker '{}' from the Arcade Engine", id),
@@ -324,6 +355,22 @@ int run_rm(Context& ctx, const WorkerState& state) {
     }
     ctx.out() << fmt::format("Deregistered worker '{}' from the Arcade Engine.\n", id);
     return 0;
+}
+
+// Each line of a log event without its surrounding whitespace, as the
+// original printed `data:` lines (Python's strip(), ASCII whitespace here).
+std::string trim_each_line(std::string_view text) {
+    constexpr std::string_view kSpace = " \t\r\v\f";
+    std::string out;
+    for (;;) {
+        auto end = text.find('\n');
+        std::string_view line = text.substr(0, end);
+        auto first = line.find_first_not_of(kSpace);
+        if (first != std::string_view::npos) out += line.substr(first, line.find_last_not_of(kSpace) - first + 1);
+        if (end == std::string_view::npos) return out;
+        out += '\n';
+        text.remove_prefix(end + 1);
+    }
 }
 
 int run_logs(Context& ctx, const WorkerState& state) {
@@ -345,7 +392,7 @@ int run_logs(Context& ctx, const WorkerState& state) {
         if (!event.has_data) return true;
         if (event.data == "[DONE]") return false;
         // Flushed per event: the user watches these as they happen.
-        ctx.out() << terminal_safe_lines(event.data) << '\n' << std::flush;
+        ctx.out() << terminal_safe_lines(trim_each_line(event.data)) << '\n' << std::flush;
         // `arcade worker logs | head`: SIGPIPE is ignored, so a closed
         // stdout shows up as a failed stream and must end the command.
         output_closed = !ctx.out();
@@ -381,7 +428,8 @@ void setup_worker_commands(CLI::App& root, CommandTable& table, WorkerCommandDep
     worker->alias("server");
     // `-h` is the host here, as in the Python CLI; help stays on --help.
     worker->set_help_flag("--help", "Print this help message and exit");
-    worker->require_subcommand(1);
+    // No subcommand: app.cpp shows this group's help, as the original did.
+    table.add_respelling(worker, respell_cloud_port);
     EndpointFlags& engine = state->engine;
     engine.host_option =
         worker->add_option("-h,--host", engine.host, "Arcade Engine host (default: $ARCADE_ENGINE_URL or api.arcade.dev)");

@@ -24,7 +24,8 @@ struct WorkerCommandDeps {
 
 // Adds `worker` (alias `server`) with its group options (-h/--host, -p/--port,
 // --tls, --no-tls; help stays on --help) and subcommands to `root`, and
-// registers every leaf's run function in `table`. `root` and `table` must
+// registers every leaf's run function in `table`, and the group's respelling
+// of the original's `-cp` (hidden, as `--cloud-port`). `root` and `table` must
 // outlive any run.
 void setup_worker_commands(CLI::App& root, CommandTable& table);
 void setup_worker_commands(CLI::App& root, CommandTable& table, WorkerCommandDeps deps);

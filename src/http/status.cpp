@@ -24,4 +24,6 @@ std::string_view reason_phrase(int status) {
     }
 }
 
+bool is_transient_status(int status) { return status == 408 || status == 429 || status >= 500; }
+
 }  // namespace arcade::http

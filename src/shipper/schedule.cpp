@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "core/time_format.h"
+#include "http/status.h"
 #include "store/journal.h"
 
 namespace arcade::shipper {
@@ -12,7 +13,7 @@ namespace arcade::shipper {
 Verdict classify(const http::Response& r) {
     if (r.transport_failed() || r.status == 0) return Verdict::retry;
     if (r.status >= 200 && r.status < 300) return Verdict::delivered;
-    if (r.status == 408 || r.status == 429 || r.status >= 500) return Verdict::retry;
+    if (http::is_transient_status(r.status)) return Verdict::retry;
     if (r.status == 400 || r.status == 413) return Verdict::split;
     return Verdict::refused;
 }

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <string>
 
+#include "worker_api/retry_policy.h"
+
 namespace arcade::worker_api {
 
 // Bounds for every call. A log stream uses `connect` only: it has no total
@@ -23,6 +25,9 @@ struct ClientConfig {
     int page_size = 100;
     // When set and true, the call in flight is abandoned (ErrorKind::cancelled).
     const std::atomic<bool>* cancel = nullptr;
+    // How idempotent calls (listings, enable/disable, opening a log stream)
+    // are retried, each within `timeouts.request` from its first try.
+    RetryPolicy retry;
 };
 
 }  // namespace arcade::worker_api

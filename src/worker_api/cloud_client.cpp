@@ -30,7 +30,7 @@ ApiResult<std::vector<CloudWorker>> CloudClient::list_workers() {
         std::string url = fmt::format("{}/api/v1/workers", config_.base_url);
         if (page > 0) url += fmt::format("?offset={}&limit={}", workers.size(), limit);
         detail::Call call{kService, "GET", url};
-        auto sent = detail::send(transport_, call, detail::make_request(config_, call, bearer()));
+        auto sent = detail::send_idempotent(transport_, config_, call, detail::make_request(config_, call, bearer()));
         if (!sent) return sent.error();
 
         rapidjson::Document doc;
@@ -67,29 +67,38 @@ ApiResult<StreamEnd> CloudClient::stream_logs(std::string_view worker_id, const 
     req.headers = {{"Authorization", bearer()}, {"Accept", "text/event-stream"}, {"Cache-Control", "no-cache"}};
     req.timeout = std::chrono::milliseconds{0};
 
-    SseParser parser;
-    std::string head;
-    bool stopped = false;
-    http::Response resp = transport_.stream(req, [&](std::string_view chunk) {
-        if (head.size() < kErrorBodyBytes) head.append(chunk.substr(0, kErrorBodyBytes - head.size()));
-        if (config_.cancel && config_.cancel->load()) return false;
-        for (const auto& event : parser.feed(chunk)) {
-            if (!on_event(event)) {
-                stopped = true;
-                return false;
-            }
-        }
-        return true;
-    });
+    // Opening the stream is retried like any idempotent call, but never once
+    // an event was handed on: the user would see lines twice.
+    bool delivered = false;
+    return detail::with_retries(
+        config_,
+        [&](std::chrono::milliseconds) -> ApiResult<StreamEnd> {
+            SseParser parser;
+            std::string head;
+            bool stopped = false;
+            http::Response resp = transport_.stream(req, [&](std::string_view chunk) {
+                if (head.size() < kErrorBodyBytes) head.append(chunk.substr(0, kErrorBodyBytes - head.size()));
+                if (config_.cancel && config_.cancel->load()) return false;
+                for (const auto& event : parser.feed(chunk)) {
+                    delivered = true;
+                    if (!on_event(event)) {
+                        stopped = true;
+                        return false;
+                    }
+                }
+                return true;
+            });
 
-    if (resp.failure == http::Failure::cancelled || (config_.cancel && config_.cancel->load())) {
-        ApiError err = detail::transport_error(call, resp);
-        err.kind = ErrorKind::cancelled;
-        return err;
-    }
-    if (resp.transport_failed()) return detail::transport_error(call, resp);
-    if (!resp.ok()) return detail::status_error(call, resp.status, head);
-    return stopped ? StreamEnd::stopped : StreamEnd::closed;
+            if (resp.failure == http::Failure::cancelled || (config_.cancel && config_.cancel->load())) {
+                ApiError err = detail::transport_error(call, resp);
+                err.kind = ErrorKind::cancelled;
+                return err;
+            }
+            if (resp.transport_failed()) return detail::transport_error(call, resp);
+            if (!resp.ok()) return detail::status_error(call, resp.status, head);
+            return stopped ? StreamEnd::stopped : StreamEnd::closed;
+        },
+        [&] { return !delivered; });
 }
 
 }  // namespace arcade::worker_api

@@ -13,6 +13,9 @@
 //          `data:` events carry log lines, `data: [DONE]` ends the stream,
 //          `event: error` reports that the logs cannot be streamed.
 //   errors: non-2xx, usually with a JSON `message`.
+// The listing and the opening of a log stream are retried as
+// ClientConfig::retry says; a deletion, and a stream that has delivered
+// events, are not.
 
 #include <functional>
 #include <string>

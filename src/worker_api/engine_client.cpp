@@ -25,7 +25,7 @@ ApiResult<Done> for_each_item(http::Transport& transport, const ClientConfig& co
     rapidjson::Document previous_first;  // the first item of the previous page
     for (int page = 0; page < EngineClient::kMaxPages; ++page) {
         detail::Call call{kService, "GET", fmt::format("{}{}?limit={}&offset={}", config.base_url, path, limit, offset)};
-        auto sent = detail::send(transport, call, detail::make_request(config, call, config.api_key));
+        auto sent = detail::send_idempotent(transport, config, call, detail::make_request(config, call, config.api_key));
         if (!sent) return sent.error();
 
         rapidjson::Document doc;
@@ -78,7 +78,7 @@ ApiResult<std::vector<EngineWorker>> EngineClient::list_workers() {
         if (!id || id->empty()) return;  // the Python CLI skipped these too
         EngineWorker w;
         w.id = std::move(*id);
-        w.enabled = detail::bool_member(item, "enabled").value_or(false);
+        w.enabled = detail::bool_member(item, "enabled");
         w.type = detail::string_member(item, "type").value_or("");
         w.http_uri = nested_string(item, "http", "uri");
         w.mcp_uri = nested_string(item, "mcp", "uri");
@@ -107,7 +107,8 @@ ApiResult<Done> EngineClient::set_enabled(std::string_view worker_id, bool enabl
     http::Request req = detail::make_request(config_, call, config_.api_key);
     req.headers.emplace_back("Content-Type", "application/json");
     req.body = enabled ? R"({"enabled":true})" : R"({"enabled":false})";
-    auto sent = detail::send(transport_, call, req);
+    // Setting an absolute value is idempotent: safe to send again.
+    auto sent = detail::send_idempotent(transport_, config_, call, std::move(req));
     if (!sent) return sent.error();
     return Done{};
 }

@@ -18,6 +18,9 @@
 // until every item is read. A page with no items, a server that answers a
 // different offset than asked or repeats the previous page, or 1000 pages end
 // the walk, so a server that never advances cannot loop us forever.
+// Listings and set_enabled are retried as ClientConfig::retry says (each page
+// on its own); remove_worker is not: a DELETE repeated after a lost answer
+// would read its own success as 404.
 
 #include <optional>
 #include <string>
@@ -32,7 +35,7 @@ namespace arcade::worker_api {
 
 struct EngineWorker {
     std::string id;
-    bool enabled = false;
+    std::optional<bool> enabled;  // nullopt when the Engine did not say
     std::string type;  // "http", "mcp", ... as the Engine reports it
     std::string http_uri;
     std::string mcp_uri;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <thread>
 
 namespace arcade::worker_api::detail {
 
@@ -85,6 +86,26 @@ ApiResult<http::Response> send(http::Transport& transport, const Call& call, con
     }
     if (!resp.ok()) return status_error(call, resp.status, resp.body);
     return resp;
+}
+
+bool wait_unless_cancelled(std::chrono::milliseconds delay, const std::atomic<bool>* cancel) {
+    // Short naps, so that Ctrl-C during a wait is noticed at once.
+    constexpr std::chrono::milliseconds kNap{20};
+    const auto until = std::chrono::steady_clock::now() + delay;
+    for (;;) {
+        if (cancel && cancel->load()) return false;
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= until) return true;
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(kNap, until - now));
+    }
+}
+
+ApiResult<http::Response> send_idempotent(http::Transport& transport, const ClientConfig& config, const Call& call,
+                                          http::Request req) {
+    return with_retries(config, [&](std::chrono::milliseconds left) {
+        req.timeout = std::min(req.timeout, left);
+        return send(transport, call, req);
+    });
 }
 
 bool parse_json(std::string_view body, rapidjson::Document& doc) {

@@ -17,7 +17,7 @@ struct WorkerSummary {
     // nullopt when the Cloud could not be asked (its listing failed).
     std::optional<bool> cloud_deployed;
     bool engine_registered = false;
-    std::optional<bool> enabled;  // nullopt unless registered
+    std::optional<bool> enabled;  // nullopt unless registered, or when the Engine did not say
     std::string type;             // the Engine's type, empty unless registered
     std::optional<bool> managed;
     std::string engine_uri;      // empty unless registered
@@ -38,7 +38,8 @@ std::vector<WorkerSummary> merge_workers(const std::vector<EngineWorker>& engine
 // The stable `arcade worker list --json` document: a JSON array (2-space
 // indent, trailing newline) with one object per summary, every key always
 // present: {"id", "cloud_deployed": bool|null, "engine_registered": bool,
-// "enabled": bool|null, "type": str|null, "managed": bool|null,
+// "enabled": bool|null (null unless registered, or when the Engine did not
+// say), "type": str|null, "managed": bool|null,
 // "engine_uri": str|null, "cloud_endpoint": str|null,
 // "endpoint_mismatch": bool, "toolkits": [str]|null}.
 std::string workers_to_json(const std::vector<WorkerSummary>& workers);

@@ -27,7 +27,9 @@ std::string prop(const rapidjson::Value& e, const char* key) {
 
 TEST_CASE("arcade --version prints the version and is recorded as a usage event", "[cli]") {
     Arcade a;
-    auto r = a.run({"--version"});
+    const std::string flag = GENERATE(as<std::string>{}, "--version", "-v");  // -v: the original's short form
+    INFO(flag);
+    auto r = a.run({flag});
     CHECK(r.exit_code == 0);
     CHECK(r.out == "arcade 0.1.0\n");
     auto s = a.status();
@@ -156,7 +158,8 @@ TEST_CASE("usage purge asks, refuses without a terminal, and leaves no trace", "
     Arcade a;
     // Letters only: a long mix of letters and digits would be redacted as a token.
     const std::string marker = "MARKERpurgemeXYZ";
-    for (int i = 0; i < 5; ++i) a.run({"no-such-command", marker});
+    // An unknown command is named in the recorded error ("No such command '…'.").
+    for (int i = 0; i < 5; ++i) a.run({marker});
     auto refused = a.run({"usage", "purge"});
     CHECK(refused.exit_code == 1);
     CHECK(refused.err.find("--yes") != std::string::npos);

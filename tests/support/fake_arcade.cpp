@@ -25,6 +25,7 @@ struct Injection {
     int status = 500;
     std::string body;
     int remaining = -1;
+    bool drop = false;  // cut the connection instead of answering `status`
 };
 
 std::string json_message(const std::string& message, const std::string& name) {
@@ -98,8 +99,10 @@ void write_worker(Writer& w, const FakeEngineWorker& worker) {
     w.StartObject();
     w.Key("id");
     w.String(worker.id.c_str());
-    w.Key("enabled");
-    w.Bool(worker.enabled);
+    if (!worker.omit_enabled) {
+        w.Key("enabled");
+        w.Bool(worker.enabled);
+    }
     w.Key("type");
     w.String(worker.type.c_str());
     w.Key("http");
@@ -179,6 +182,13 @@ struct FakeServer::Impl {
         }
         if (wait.count() > 0 && !owner.pause(wait)) {
             hres.status = 503;
+            return;
+        }
+        if (injected && injected->drop) {
+            hres.set_chunked_content_provider("application/json", [](std::size_t, httplib::DataSink& sink) {
+                sink.write("{", 1);
+                return false;
+            });
             return;
         }
         if (injected) {
@@ -271,6 +281,11 @@ std::vector<RecordedRequest> FakeServer::requests_to(std::string_view method, st
 void FakeServer::inject(std::string method, std::string path, int status, std::string body, int times) {
     std::lock_guard lock(impl_->state_mu);
     impl_->injections.push_back(Injection{std::move(method), std::move(path), status, std::move(body), times});
+}
+
+void FakeServer::inject_drop(std::string method, std::string path, int times) {
+    std::lock_guard lock(impl_->state_mu);
+    impl_->injections.push_back(Injection{std::move(method), std::move(path), 200, {}, times, true});
 }
 
 void FakeServer::set_delay(std::chrono::milliseconds delay) {
@@ -402,6 +417,7 @@ FakeReply FakeEngine::handle(const FakeRequest& req) {
             if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("enabled") || !doc["enabled"].IsBool())
                 return json_reply(400, json_message("body must be {\"enabled\": bool}", "bad_request"));
             it->enabled = doc["enabled"].GetBool();
+            it->omit_enabled = false;
             rapidjson::StringBuffer buf;
             Writer w(buf);
             write_worker(w, *it);

@@ -88,6 +88,9 @@ public:
     // The next `times` requests (-1: all) to exactly `method path` get
     // `status` with `body` (default: {"message": "injected <status>", "name": "injected"}).
     void inject(std::string method, std::string path, int status, std::string body = {}, int times = -1);
+    // The next `times` requests to exactly `method path` get a 200 whose
+    // chunked body is cut off: the client sees the connection lost.
+    void inject_drop(std::string method, std::string path, int times);
     // Every request waits this long before it is answered.
     void set_delay(std::chrono::milliseconds delay);
     // Requests with any other Authorization header get 401 (except on the
@@ -127,6 +130,7 @@ private:
 struct FakeEngineWorker {
     std::string id;
     bool enabled = true;
+    bool omit_enabled = false;  // leave `enabled` out of the listing, as some Engines do
     std::string type = "http";
     std::string http_uri;
     std::string mcp_uri;

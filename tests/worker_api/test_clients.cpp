@@ -363,3 +363,32 @@ TEST_CASE("CloudClient streams log events as they arrive", "[worker_api]") {
         CHECK(seen.size() == 1);
     }
 }
+
+TEST_CASE("retries stay within the call's time budget", "[worker_api]") {
+    FakeEngine engine;
+    engine.set_workers(numbered_workers(1));
+    engine.inject("GET", "/v1/workers", 503);
+    auto transport = http::make_curl_transport("test");
+    auto config = config_for(engine);
+    // Room for the 0.5 s wait, not for the 1 s one after it.
+    config.timeouts.request = 1200ms;
+    EngineClient client(*transport, config);
+    auto started = std::chrono::steady_clock::now();
+    auto workers = client.list_workers();
+    CHECK(std::chrono::steady_clock::now() - started < 1200ms);
+    REQUIRE_FALSE(workers.ok());
+    CHECK(workers.error().is_status(503));
+    CHECK(engine.requests_to("GET", "/v1/workers").size() == 2);
+}
+
+TEST_CASE("a lost connection on a listing page is retried", "[worker_api]") {
+    FakeCloud cloud;
+    cloud.set_workers({{"c1", "https://c1"}});
+    cloud.inject_drop("GET", "/api/v1/workers", 1);
+    auto transport = http::make_curl_transport("test");
+    CloudClient client(*transport, config_for(cloud));
+    auto workers = client.list_workers();
+    REQUIRE(workers.ok());
+    CHECK(workers.value().size() == 1);
+    CHECK(cloud.requests_to("GET", "/api/v1/workers").size() == 2);
+}

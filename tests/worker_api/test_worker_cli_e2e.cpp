@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/arcade_home.h"
@@ -113,7 +114,9 @@ TEST_CASE("e2e: worker list across pages, with mismatches and one-sided workers"
 
     auto r = arcade.run({"worker", "list"});
     REQUIRE(r.exit_code == 0);
-    CHECK(r.out.find("ID") == 0);
+    // Titled like the original's table, the title centred over it.
+    CHECK(r.out.find("Workers\nID ") != std::string::npos);
+    CHECK(r.out.find_first_not_of(' ') == r.out.find("Workers"));
     CHECK(r.out.find("mismatch: engine https://old.dev, cloud https://new.dev") != std::string::npos);
     CHECK(r.out.find("A, B, C") != std::string::npos);
     for (const char* id : {"same", "moved", "engine-only", "p2", "p3", "cloud-only"})
@@ -344,4 +347,209 @@ TEST_CASE("e2e: login and worker reach a local Arcade Cloud on the same port", "
     auto login = arcade.run({"login", "--port", std::to_string(callback_port), "--timeout", "1"});
     CHECK(login.exit_code == 1);
     CHECK(login.out.find("  " + cloud + "/api/v1/auth/cli_login?") != std::string::npos);
+}
+
+TEST_CASE("e2e: rm -d of a worker the Engine does not know says so and succeeds", "[worker_api]") {
+    Arcade arcade;
+    auto r = arcade.run({"worker", "rm", "-d", "ghost"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "Worker not found\n");
+    CHECK(r.err.find("Could not") == std::string::npos);
+    CHECK(arcade.cloud.requests_to("DELETE", "/api/v1/workers").empty());
+    CHECK(arcade.engine.requests_to("DELETE", "/v1/workers/ghost").size() == 1);
+    CHECK(arcade.last_event("worker.rm")->event == "CLI execution succeeded");
+}
+
+TEST_CASE("e2e: Enabled is unknown when the Engine does not say, and False for a cloud-only worker", "[worker_api]") {
+    Arcade arcade;
+    auto silent = worker("silent", "https://s.dev");
+    silent.omit_enabled = true;
+    arcade.engine.set_workers({silent, worker("on", "https://on.dev")});
+    arcade.cloud.set_workers({{"cloud-only", "https://c.dev"}});
+
+    SECTION("table") {
+        auto r = arcade.run({"worker", "list"});
+        REQUIRE(r.exit_code == 0);
+        CHECK(has_line(r.out, "silent      False           True               unknown  https://s.dev"));
+        CHECK(has_line(r.out, "on          False           True               True     https://on.dev"));
+        CHECK(has_line(r.out, "cloud-only  True            False              False    https://c.dev"));
+    }
+    SECTION("--json") {
+        auto r = arcade.run({"worker", "list", "--json"});
+        REQUIRE(r.exit_code == 0);
+        rapidjson::Document doc;
+        doc.Parse(r.out.c_str());
+        REQUIRE_FALSE(doc.HasParseError());
+        REQUIRE(doc.IsArray());
+        REQUIRE(doc.Size() == 3);
+        CHECK(std::string(doc[0]["id"].GetString()) == "silent");
+        CHECK(doc[0]["enabled"].IsNull());
+        CHECK(doc[1]["enabled"].GetBool());
+    }
+}
+
+TEST_CASE("e2e: logs lines lose their surrounding whitespace, as the original printed them", "[worker_api]") {
+    Arcade arcade;
+    arcade.cloud.set_log_script(
+        SseScript{{{"data:   padded\tline \t\n\ndata:\tfirst \ndata:  second\n\ndata: [DONE]\n\n", 0ms}}, SseEnd::hang});
+    auto r = arcade.run({"worker", "logs", "w1"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "padded\tline\nfirst\nsecond\n");
+}
+
+TEST_CASE("e2e: `arcade server` alone shows the group's help, as `server`", "[worker_api]") {
+    Arcade arcade;
+    const std::string typed = GENERATE(as<std::string>{}, "server", "worker");
+    auto r = arcade.run({typed});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("Usage: arcade " + typed + " [OPTIONS]") != std::string::npos);
+    for (const char* sub : {"list", "enable", "disable", "rm", "logs"})
+        CHECK(r.out.find(std::string("\n  ") + sub + " ") != std::string::npos);
+    CHECK(r.err.find("A subcommand is required") == std::string::npos);
+    CHECK(arcade.engine.requests().empty());
+    CHECK(arcade.last_event("worker")->event == "CLI execution succeeded");  // still recorded
+}
+
+TEST_CASE("e2e: help names the command as typed", "[worker_api]") {
+    Arcade arcade;
+    auto group = arcade.run({"server", "--help"});
+    CHECK(group.exit_code == 0);
+    CHECK(group.out.find("Usage: arcade server [OPTIONS]") != std::string::npos);
+    CHECK(group.out.find("arcade worker") == std::string::npos);
+    auto leaf = arcade.run({"server", "rm", "--help"});
+    CHECK(leaf.exit_code == 0);
+    CHECK(leaf.out.find("Usage: arcade server rm [OPTIONS] worker_id") != std::string::npos);
+    auto canonical = arcade.run({"worker", "list", "--help"});
+    CHECK(canonical.out.find("Usage: arcade worker list [OPTIONS]") != std::string::npos);
+}
+
+TEST_CASE("e2e: an unknown worker command is named", "[worker_api]") {
+    Arcade arcade;
+    // The event is named after the commands CLI11 did recognise.
+    auto [args, command] = GENERATE(table<std::vector<std::string>, std::string>(
+        {{{"server", "bogus"}, "worker"}, {{"worker", "bogus", "list"}, "worker.list"}}));
+    auto r = arcade.run(args);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(has_line(r.err, "No such command 'bogus'."));
+    auto ev = arcade.last_event(command);
+    REQUIRE(ev);
+    CHECK(ev->event == "CLI execution failed");
+    CHECK(ev->error_message == "No such command 'bogus'.");
+}
+
+TEST_CASE("e2e: the original's hidden -c/-cp reach the Cloud", "[worker_api]") {
+    Arcade arcade;
+    // The configured Cloud is elsewhere: only the flags can reach the fake.
+    arcade.home.env["ARCADE_CLOUD_URL"] = arcade.engine.url() + "/not-the-cloud";
+    const std::string port = std::to_string(arcade.cloud.port());
+
+    SECTION("list, -cp PORT") {
+        arcade.cloud.set_workers({{"cloud-only", "https://c.dev"}});
+        auto r = arcade.run({"server", "list", "-c", "127.0.0.1", "-cp", port});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.find("\ncloud-only ") != std::string::npos);
+        CHECK(r.err.find("Warning") == std::string::npos);
+    }
+    SECTION("logs, -cp=PORT") {
+        arcade.cloud.set_log_script(SseScript{{{"data: hello\n\ndata: [DONE]\n\n", 0ms}}, SseEnd::hang});
+        auto r = arcade.run({"worker", "logs", "-c", "127.0.0.1", "-cp=" + port, "w1"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == "hello\n");
+    }
+    SECTION("rm, the long spellings still work beside them") {
+        arcade.cloud.set_workers({{"w1", "https://w1.dev"}});
+        arcade.engine.set_workers({worker("w1", "https://w1.dev")});
+        auto r = arcade.run({"worker", "rm", "w1", "-cp", port, "--cloud-host", "127.0.0.1"});
+        CHECK(r.exit_code == 0);
+        CHECK(arcade.cloud.workers().empty());
+        CHECK(arcade.engine.workers().empty());
+    }
+}
+
+namespace {
+
+std::size_t listings(const FakeEngine& engine) {
+    std::size_t n = 0;
+    for (const auto& req : engine.requests_to("GET", "/v1/workers"))
+        if (req.path == "/v1/workers") ++n;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("e2e: passing Engine and Cloud trouble is retried twice, as the original's client did", "[worker_api]") {
+    Arcade arcade;
+    arcade.engine.set_workers({worker("w1", "https://w1.dev")});
+
+    SECTION("list after two 503s, waiting 0.5 s then 1 s") {
+        arcade.engine.inject("GET", "/v1/workers", 503, {}, 2);
+        auto started = std::chrono::steady_clock::now();
+        auto r = arcade.run({"worker", "list", "--json"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out.find("\"w1\"") != std::string::npos);
+        CHECK(listings(arcade.engine) == 3);
+        CHECK(std::chrono::steady_clock::now() - started >= 1500ms);
+    }
+    SECTION("enable after a 429 and a dropped connection") {
+        arcade.engine.inject("PATCH", "/v1/workers/w1", 429, {}, 1);
+        arcade.engine.inject_drop("PATCH", "/v1/workers/w1", 1);
+        auto r = arcade.run({"worker", "disable", "w1"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == "Worker 'w1' is now disabled.\n");
+        CHECK(arcade.engine.requests_to("PATCH", "/v1/workers/w1").size() == 3);
+        CHECK_FALSE(arcade.engine.workers()[0].enabled);
+    }
+    SECTION("logs after a 502 and a 408") {
+        arcade.cloud.inject("GET", "/api/v1/workers/logs/w1", 502, {}, 1);
+        arcade.cloud.inject("GET", "/api/v1/workers/logs/w1", 408, {}, 1);
+        arcade.cloud.set_log_script(SseScript{{{"data: up\n\ndata: [DONE]\n\n", 0ms}}, SseEnd::hang});
+        auto r = arcade.run({"worker", "logs", "w1"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == "up\n");
+        CHECK(arcade.cloud.requests_to("GET", "/api/v1/workers/logs/w1").size() == 3);
+    }
+    SECTION("a stream cut after its first lines is not started over") {
+        arcade.cloud.set_log_script(SseScript{{{"data: once\n\n", 0ms}}, SseEnd::drop});
+        auto r = arcade.run({"worker", "logs", "w1"});
+        CHECK(r.exit_code == 1);
+        CHECK(r.out == "once\n");
+        CHECK(arcade.cloud.requests_to("GET", "/api/v1/workers/logs/w1").size() == 1);
+    }
+    SECTION("three failures in a row fail with the last one") {
+        arcade.engine.inject("GET", "/v1/workers", 500, R"({"message":"down"})");
+        auto r = arcade.run({"worker", "list"});
+        CHECK(r.exit_code == 1);
+        CHECK(r.err.find("Could not list workers: Arcade Engine returned 500 Internal Server Error: down") !=
+              std::string::npos);
+        CHECK(listings(arcade.engine) == 3);
+    }
+    SECTION("answers that will not change are not retried") {
+        auto r = arcade.run({"worker", "enable", "ghost"});
+        CHECK(r.exit_code == 1);
+        CHECK(arcade.engine.requests_to("PATCH", "/v1/workers/ghost").size() == 1);
+    }
+    SECTION("rm is not retried: a repeated DELETE is not safe to read") {
+        arcade.engine.inject("DELETE", "/v1/workers/w1", 503);
+        auto r = arcade.run({"worker", "rm", "-d", "w1"});
+        CHECK(r.exit_code == 1);
+        CHECK(arcade.engine.requests_to("DELETE", "/v1/workers/w1").size() == 1);
+    }
+}
+
+TEST_CASE("e2e: Ctrl-C during a retry's wait ends the command at once", "[worker_api]") {
+    Arcade arcade;
+    arcade.engine.inject("GET", "/v1/workers", 503);
+    auto child = arcade.start({"worker", "list"});
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (listings(arcade.engine) < 2 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
+    REQUIRE(listings(arcade.engine) == 2);  // now in the 1 s wait before the last try
+    auto sent = std::chrono::steady_clock::now();
+    child->send_signal(SIGINT);
+    auto r = child->finish(10s);
+    CHECK(std::chrono::steady_clock::now() - sent < 700ms);
+    CHECK(r.exit_code == 130);
+    CHECK(listings(arcade.engine) == 2);
+    CHECK(arcade.last_event("worker.list"));
 }

@@ -173,10 +173,11 @@ TEST_CASE("worker list joins every page of the Engine and the Cloud", "[worker_a
         CHECK(r.command == "worker.list");
 
         auto lines = lines_of(r.out);
-        REQUIRE(lines.size() == 2 + 8);
-        CHECK(cells_of(lines[0]) == std::vector<std::string>{"ID", "Cloud Deployed", "Engine Registered", "Enabled",
+        REQUIRE(lines.size() == 3 + 8);
+        CHECK(lines[0] == std::string((lines[2].size() - 7) / 2, ' ') + "Workers");
+        CHECK(cells_of(lines[1]) == std::vector<std::string>{"ID", "Cloud Deployed", "Engine Registered", "Enabled",
                                                               "Host", "Toolkits"});
-        CHECK(lines[1].find_first_not_of("- ") == std::string::npos);
+        CHECK(lines[2].find_first_not_of("- ") == std::string::npos);
         CHECK(row_for(r.out, "same") == std::vector<std::string>{"same", "True", "True", "True",
                                                                  "https://same.example.com", "Github, Slack, Zoom, Math"});
         CHECK(row_for(r.out, "moved") ==
@@ -189,10 +190,10 @@ TEST_CASE("worker list joins every page of the Engine and the Cloud", "[worker_a
               std::vector<std::string>{"mcp-worker", "False", "True", "True", "https://mcp.example.com/mcp", "Mcp"});
         CHECK(row_for(r.out, "p3") == std::vector<std::string>{"p3", "False", "True", "True", "https://p3.example.com", "C"});
         CHECK(row_for(r.out, "cloud-only") ==
-              std::vector<std::string>{"cloud-only", "True", "False", "-", "https://c.example.com"});
+              std::vector<std::string>{"cloud-only", "True", "False", "False", "https://c.example.com"});
         // Engine order first, then cloud-only workers.
-        CHECK(cells_of(lines[2])[0] == "same");
-        CHECK(cells_of(lines[9])[0] == "cloud-only");
+        CHECK(cells_of(lines[3])[0] == "same");
+        CHECK(cells_of(lines[10])[0] == "cloud-only");
         CHECK(r.out.find('\x1b') == std::string::npos);
 
         auto pages = engine.requests_to("GET", "/v1/workers");
@@ -245,10 +246,11 @@ TEST_CASE("worker list prints an exact, aligned table", "[worker_api]") {
     auto r = h.run_against(engine, &cloud, {"list"});
     REQUIRE(r.exit_code == 0);
     CHECK(r.out ==
+          "                                     Workers\n"
           "ID           Cloud Deployed  Engine Registered  Enabled  Host            Toolkits\n"
           "-----------  --------------  -----------------  -------  --------------  --------\n"
           "w1           False           True               True     https://w1.dev  Github\n"
-          "longer-name  True            False              -        https://x.dev\n");
+          "longer-name  True            False              False    https://x.dev\n");
 }
 
 TEST_CASE("worker list shows cloud-only workers when the Engine has none", "[worker_api]") {
@@ -258,7 +260,7 @@ TEST_CASE("worker list shows cloud-only workers when the Engine has none", "[wor
     Harness h;
     auto r = h.run_against(engine, &cloud, {"list"});
     REQUIRE(r.exit_code == 0);
-    CHECK(row_for(r.out, "c1") == std::vector<std::string>{"c1", "True", "False", "-", "https://c1"});
+    CHECK(row_for(r.out, "c1") == std::vector<std::string>{"c1", "True", "False", "False", "https://c1"});
     CHECK(row_for(r.out, "c2").size() == 5);
 }
 
@@ -435,11 +437,18 @@ TEST_CASE("worker rm", "[worker_api]") {
         CHECK(cloud.requests().empty());
         CHECK(engine.workers().size() == 1);
     }
-    SECTION("--deregister of an unknown worker fails") {
+    SECTION("--deregister of an unknown worker says so and succeeds, as the original did") {
         auto r = h.run_against(engine, &cloud, {"rm", "ghost", "-d"});
+        CHECK(r.exit_code == 0);
+        CHECK(r.out == "Worker not found\n");
+        CHECK(r.err.empty());
+    }
+    SECTION("--deregister fails on other Engine errors") {
+        engine.inject("DELETE", "/v1/workers/w2", 403, R"({"message":"no"})");
+        auto r = h.run_against(engine, &cloud, {"rm", "w2", "-d"});
         CHECK(r.exit_code == 1);
-        CHECK_THAT(r.err, Catch::StartsWith("Could not deregister worker 'ghost' from the Arcade Engine: Arcade Engine "
-                                            "returned 404 Not Found"));
+        CHECK_THAT(r.err, Catch::StartsWith("Could not deregister worker 'w2' from the Arcade Engine: Arcade Engine "
+                                            "returned 403 Forbidden"));
     }
     SECTION("deployed but never registered: the deletion is enough") {
         cloud.set_workers({{"c-only", "https://c"}});
