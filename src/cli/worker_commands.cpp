@@ -415,6 +415,15 @@ int run_logs(Context& ctx, const WorkerState& state) {
     return 0;
 }
 
+// Worker ids travel as one path segment (percent-encoded), which `.` and
+// `..` cannot be: `/v1/workers/..` would name another resource (SPEC §7).
+const CLI::Validator kWorkerId(
+    [](std::string& id) -> std::string {
+        if (id.empty() || id == "." || id == "..") return "'" + terminal_safe(id) + "' is not a worker id";
+        return {};
+    },
+    "WORKER_ID");
+
 }  // namespace
 
 void setup_worker_commands(CLI::App& root, CommandTable& table) { setup_worker_commands(root, table, {}); }
@@ -444,21 +453,21 @@ void setup_worker_commands(CLI::App& root, CommandTable& table, WorkerCommandDep
     table.add(list, [state](Context& ctx) { return run_list(ctx, *state); });
 
     CLI::App* enable = worker->add_subcommand("enable", "Enable a worker");
-    enable->add_option("worker_id", state->enable.worker_id, "The worker's id")->required();
+    enable->add_option("worker_id", state->enable.worker_id, "The worker's id")->required()->check(kWorkerId);
     table.add(enable, [state](Context& ctx) { return run_toggle(ctx, *state, state->enable, true); });
 
     CLI::App* disable = worker->add_subcommand("disable", "Disable a worker");
-    disable->add_option("worker_id", state->disable.worker_id, "The worker's id")->required();
+    disable->add_option("worker_id", state->disable.worker_id, "The worker's id")->required()->check(kWorkerId);
     table.add(disable, [state](Context& ctx) { return run_toggle(ctx, *state, state->disable, false); });
 
     CLI::App* rm = worker->add_subcommand("rm", "Delete a worker's Cloud deployment and deregister it from the Engine");
-    rm->add_option("worker_id", state->rm.worker_id, "The worker's id")->required();
+    rm->add_option("worker_id", state->rm.worker_id, "The worker's id")->required()->check(kWorkerId);
     rm->add_flag("-d,--deregister", state->rm.deregister, "Only deregister the worker from the Engine (skip the Cloud)");
     add_cloud_flags(rm, state->rm.cloud);
     table.add(rm, [state](Context& ctx) { return run_rm(ctx, *state); });
 
     CLI::App* logs = worker->add_subcommand("logs", "Stream a deployed worker's logs (Ctrl-C to stop)");
-    logs->add_option("worker_id", state->logs.worker_id, "The worker's id")->required();
+    logs->add_option("worker_id", state->logs.worker_id, "The worker's id")->required()->check(kWorkerId);
     add_cloud_flags(logs, state->logs.cloud);
     table.add(logs, [state](Context& ctx) { return run_logs(ctx, *state); });
 }

@@ -553,3 +553,22 @@ TEST_CASE("e2e: Ctrl-C during a retry's wait ends the command at once", "[worker
     CHECK(listings(arcade.engine) == 2);
     CHECK(arcade.last_event("worker.list"));
 }
+
+TEST_CASE("e2e: `.` and `..` are refused as worker ids, and nothing reaches the Engine or the Cloud", "[worker_api]") {
+    Arcade arcade;
+    const std::string id = GENERATE(as<std::string>{}, ".", "..");
+    const std::vector<std::string> command = GENERATE(as<std::vector<std::string>>{}, std::vector<std::string>{"rm"},
+                                                      std::vector<std::string>{"rm", "-d"},
+                                                      std::vector<std::string>{"enable"},
+                                                      std::vector<std::string>{"logs"});
+    std::vector<std::string> args = {"worker"};
+    args.insert(args.end(), command.begin(), command.end());
+    args.push_back(id);
+    INFO("arcade worker " << command.front() << " " << id);
+    auto r = arcade.run(args);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("'" + id + "' is not a worker id") != std::string::npos);
+    CHECK(arcade.engine.requests().empty());
+    // (The shipper may ask the Cloud who the key belongs to; no worker call.)
+    for (const auto& req : arcade.cloud.requests()) CHECK(req.path.find("/workers") == std::string::npos);
+}
