@@ -34,15 +34,23 @@ bool file_header_says_wal(int fd) {
     return std::memcmp(header, "SQLite format 3", 16) == 0 && header[18] == 2 && header[19] == 2;
 }
 
-// Creates the file ourselves (0600 whatever the umask, never through a
-// symlink), so the -wal and -shm SQLite derives from it are private too;
-// reads its header on the way. Throws when it cannot be opened.
+// Opens the file ourselves before SQLite does: read_write creates it (0600
+// whatever the umask, never through a symlink), so the -wal and -shm SQLite
+// derives from it are private too. Either mode refuses anything but a
+// regular file without blocking (O_NONBLOCK: SQLite's own open of a FIFO
+// would wait for a writer for ever). Reads the header on the way. Throws
+// when it cannot be opened or is not a regular file.
 bool create_private(const std::filesystem::path& file, OpenMode mode, const Tricks& tricks) {
     if (tricks.lean_sqlite_memory) configure_lean_memory_once();
-    if (mode != OpenMode::read_write) return false;
-    int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int flags = O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (mode == OpenMode::read_write ? O_RDWR | O_CREAT : O_RDONLY);
+    int fd = ::open(file.c_str(), flags, 0600);
     if (fd < 0) throw std::runtime_error("cannot open " + file.string() + ": " + std::strerror(errno));
-    bool wal = file_header_says_wal(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw std::runtime_error(file.string() + " is not a regular file");
+    }
+    bool wal = mode == OpenMode::read_write && file_header_says_wal(fd);
     ::close(fd);
     return wal;
 }

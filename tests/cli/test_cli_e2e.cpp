@@ -337,3 +337,35 @@ TEST_CASE("usage purge asks for confirmation at a terminal", "[cli]") {
         CHECK(a.events(status_4).empty());
     }
 }
+
+TEST_CASE("a FIFO where the journal or ship.lock belongs hangs nothing (issue 13, findings 2 and 3)", "[cli]") {
+    Arcade a;
+    REQUIRE(a.run({"--version"}).exit_code == 0);
+    CHECK(a.wait_shipper_idle().idle);
+    const std::string file = GENERATE(as<std::string>{}, "usage.db", "ship.lock");
+    INFO("a FIFO at " << file);
+    const auto path = a.config_dir() / file;
+    std::filesystem::remove(path);
+    REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
+    constexpr auto kBound = std::chrono::seconds(5);  // the commands take milliseconds; a hang takes for ever
+
+    auto version = a.run({"--version"}, std::nullopt, kBound);
+    CHECK_FALSE(version.timed_out);
+    CHECK(version.exit_code == 0);
+    CHECK(version.out.rfind("arcade ", 0) == 0);
+    CHECK(a.wait_shipper_idle(kBound).idle);
+
+    auto status = a.run({"usage", "status"}, std::nullopt, kBound);
+    CHECK_FALSE(status.timed_out);
+    CHECK(status.exit_code == 0);
+    if (file == "usage.db") CHECK(status.out.find("not a regular file") != std::string::npos);
+
+    auto off = a.env;
+    off["ARCADE_USAGE_TRACKING"] = "0";
+    ProcessSpec spec = a.arcade_spec({"usage", "status"});
+    spec.env = off;
+    spec.timeout = kBound;
+    auto untracked = run_process(spec);
+    CHECK_FALSE(untracked.timed_out);
+    CHECK(untracked.exit_code == 0);
+}
