@@ -218,7 +218,10 @@ void record_invocation(const Invocation& inv, const Runtime& runtime, const std:
         // Closed before spawning: closing writes to many pages, each of which
         // would be copied if the child were a fork.
         journal.reset();
-        if (start_shipper) runtime.spawner.detached(shipper_path(), {}, Reap::by_kernel);
+        // Without a path beside us (no /proc) nothing is started: the events
+        // wait for the next command or `usage flush`.
+        if (auto shipper = shipper_path(); start_shipper && !shipper.empty())
+            runtime.spawner.detached(shipper, {}, Reap::by_kernel);
     } catch (const std::exception& e) {
         if (tracking.debug) err << "arcade usage: " << e.what() << "\n";
     }

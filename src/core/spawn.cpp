@@ -15,13 +15,14 @@
 
 namespace arcade {
 
-std::string shipper_path() {
+std::string shipper_path(const char* self_exe) {
     char buf[PATH_MAX];
-    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n <= 0) return "arcade-ship";
+    ssize_t n = ::readlink(self_exe, buf, sizeof buf - 1);
+    if (n <= 0) return {};
     std::string self(buf, static_cast<std::size_t>(n));
     auto slash = self.rfind('/');
-    return (slash == std::string::npos ? std::string() : self.substr(0, slash + 1)) + "arcade-ship";
+    if (self.front() != '/' || slash == std::string::npos) return {};
+    return self.substr(0, slash + 1) + "arcade-ship";
 }
 
 namespace {

@@ -11,8 +11,10 @@
 
 namespace arcade {
 
-// The `arcade-ship` beside the running executable.
-std::string shipper_path();
+// The `arcade-ship` beside the running executable, as an absolute path read
+// from `self_exe` (the kernel's link to it); empty when that cannot be read
+// (no /proc): never a name the current directory or PATH would resolve.
+std::string shipper_path(const char* self_exe = "/proc/self/exe");
 
 // How the detached child is kept from becoming our zombie.
 enum class Reap {

@@ -124,7 +124,7 @@ int shipper_main(const Runtime& runtime) {
             options.budget = kSendBudget - used;  // time left: take the late rows ourselves
             continue;
         }
-        runtime.spawner.detached(shipper_path(), {}, Reap::by_kernel);
+        if (auto shipper = shipper_path(); !shipper.empty()) runtime.spawner.detached(shipper, {}, Reap::by_kernel);
         return 0;
     }
     return 0;

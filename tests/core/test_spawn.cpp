@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/spawn.h"
+
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
@@ -56,4 +58,15 @@ TEST_CASE("every detached child runs, in a session of its own with stdio on /dev
         CHECK(out_to == "/dev/null");
     }
     fs::remove_all(dir);
+}
+
+TEST_CASE("arcade-ship is found beside the running executable, never through the current directory", "[core][spawn]") {
+    auto beside = arcade::shipper_path();
+    REQUIRE_FALSE(beside.empty());
+    CHECK(beside.front() == '/');
+    CHECK(fs::path(beside).filename() == "arcade-ship");
+    CHECK(fs::path(beside).parent_path() == fs::read_symlink("/proc/self/exe").parent_path());
+    // Without /proc (a container, a chroot) there is no safe answer: none,
+    // rather than a bare name that exec would look up in the current directory.
+    CHECK(arcade::shipper_path("/nonexistent/proc/self/exe").empty());
 }
