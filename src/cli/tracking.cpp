@@ -142,7 +142,7 @@ std::unique_ptr<store::Journal> open_when_tracking(const Runtime& runtime, const
     const Environ& env = runtime.env;
     tracking = decide_tracking(env);
     if (!tracking.enabled || tracking.debug) return nullptr;
-    tracking = decide_tracking(env, paths && ensure_private_dir(paths->dir));
+    tracking = decide_tracking(env, paths && ensure_config_dir(*paths));
     if (!tracking.enabled) return nullptr;
     auto open = store::Journal::open(*paths, runtime.clock, store::OpenMode::read_write, runtime.tricks, lock_wait);
     if (busy) *busy = open.status == store::OpenStatus::busy;

@@ -79,17 +79,26 @@ ReadResult read_file_nofollow_at(int dir_fd, const char* name, std::size_t max_b
     return result;
 }
 
-bool ensure_private_dir(const std::filesystem::path& dir) {
+bool ensure_private_dir(const std::filesystem::path& dir, Parents parents) {
     std::error_code ec;
-    if (std::filesystem::is_directory(dir, ec)) return true;
-    if (!dir.parent_path().empty() && dir.parent_path() != dir) {
-        if (!std::filesystem::is_directory(dir.parent_path(), ec)) {
+    struct stat link {};
+    if (::lstat(dir.c_str(), &link) != 0) {
+        if (errno != ENOENT) return false;
+        if (!dir.parent_path().empty() && dir.parent_path() != dir &&
+            !std::filesystem::is_directory(dir.parent_path(), ec)) {
+            if (parents == Parents::must_exist) return false;
             std::filesystem::create_directories(dir.parent_path(), ec);
             if (ec) return false;
         }
+        if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return false;
+        if (::lstat(dir.c_str(), &link) != 0) return false;
     }
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return false;
-    return std::filesystem::is_directory(dir, ec);
+    const uid_t me = ::getuid();
+    if (S_ISLNK(link.st_mode) && link.st_uid != me) return false;  // someone else's link: never through it
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != me) return false;
+    if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0) return false;
+    return true;
 }
 
 AtomicFile::AtomicFile(std::filesystem::path target, unsigned mode) : target_(std::move(target)) {

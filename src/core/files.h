@@ -27,9 +27,16 @@ ReadResult read_file_nofollow_at(int dir_fd, const char* name, std::size_t max_b
 // Writes all of `data` to `fd`, retrying after signals. False on an error.
 bool write_all(int fd, std::string_view data);
 
-// Makes `dir` (and missing parents) exist as a directory; a new one is 0700.
-// Returns false (never throws) when it cannot, e.g. the path is a file.
-bool ensure_private_dir(const std::filesystem::path& dir);
+// Whether ensure_private_dir may create missing parents of the directory.
+enum class Parents { create, must_exist };
+
+// Makes `dir` exist as a private directory of this user (SPEC §2): a new one
+// is 0700; an existing one of the user's own is tightened to 0700; one owned
+// by someone else, or reached through a symlink someone else owns, is
+// refused. With Parents::must_exist (telemetry: it never creates HOME) a
+// missing parent is refused too. Returns false (never throws) when it
+// cannot, e.g. the path is a file.
+bool ensure_private_dir(const std::filesystem::path& dir, Parents parents = Parents::create);
 
 // Writes a file by temp-file + fsync + rename in the same directory, so readers
 // see the old or the new content, never a mix. The rename replaces whatever is

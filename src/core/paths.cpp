@@ -5,6 +5,8 @@
 
 #include <vector>
 
+#include "core/files.h"
+
 namespace arcade {
 
 std::string home_dir(const Environ& env) {
@@ -22,7 +24,11 @@ std::optional<ConfigPaths> config_paths(const Environ& env) {
         return ConfigPaths{std::filesystem::path(*work) / ".arcade"};
     std::string home = home_dir(env);
     if (home.empty()) return std::nullopt;
-    return ConfigPaths{std::filesystem::path(home) / ".arcade"};
+    return ConfigPaths{std::filesystem::path(home) / ".arcade", true};
+}
+
+bool ensure_config_dir(const ConfigPaths& paths) {
+    return ensure_private_dir(paths.dir, paths.under_home ? Parents::must_exist : Parents::create);
 }
 
 }  // namespace arcade

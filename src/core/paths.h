@@ -12,6 +12,7 @@ namespace arcade {
 
 struct ConfigPaths {
     std::filesystem::path dir;
+    bool under_home = false;  // `$HOME/.arcade`: telemetry never creates HOME itself
     std::filesystem::path journal() const { return dir / "usage.db"; }
     std::filesystem::path usage_json() const { return dir / "usage.json"; }
     std::filesystem::path credentials() const { return dir / "credentials.yaml"; }
@@ -20,6 +21,11 @@ struct ConfigPaths {
 
 // The config paths for `env`; nullopt when no home can be found at all.
 std::optional<ConfigPaths> config_paths(const Environ& env);
+
+// Makes the config dir exist as a private directory (ensure_private_dir):
+// under ARCADE_WORK_DIR missing parents are created; under HOME they are
+// not (SPEC §2). False when it cannot be had safely. Never throws.
+bool ensure_config_dir(const ConfigPaths& paths);
 
 // The user's home directory as used for scrubbing (`~`), or empty.
 std::string home_dir(const Environ& env);

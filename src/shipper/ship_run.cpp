@@ -28,7 +28,7 @@ ShipOutcome ship(const Runtime& runtime, const ShipOptions& options) {
         return out;
     }
     auto paths = config_paths(env);
-    tracking = decide_tracking(env, paths && ensure_private_dir(paths->dir));
+    tracking = decide_tracking(env, paths && ensure_config_dir(*paths));
     if (!tracking.enabled) {
         out.status = ShipOutcome::Status::no_config;
         out.reason = tracking.reason;

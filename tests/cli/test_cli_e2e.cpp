@@ -369,3 +369,41 @@ TEST_CASE("a FIFO where the journal or ship.lock belongs hangs nothing (issue 13
     CHECK_FALSE(untracked.timed_out);
     CHECK(untracked.exit_code == 0);
 }
+
+TEST_CASE("the config dir: HOME is never created, an open one is tightened, someone else's link is not followed "
+          "(issue 13, findings 12 and 13)",
+          "[cli]") {
+    Arcade a;
+    SECTION("a missing HOME stays missing") {
+        auto env = a.env;
+        env.erase("ARCADE_WORK_DIR");
+        const auto home = a.path() / "no" / "such" / "home";
+        env["HOME"] = home.string();
+        ProcessSpec spec = a.arcade_spec({"--version"});
+        spec.env = env;
+        auto r = run_process(spec);
+        CHECK(r.exit_code == 0);
+        CHECK_FALSE(std::filesystem::exists(a.path() / "no"));
+    }
+    SECTION("a config dir of the user's own that anyone may write is made private") {
+        std::filesystem::create_directories(a.config_dir());
+        REQUIRE(::chmod(a.config_dir().c_str(), 0777) == 0);
+        REQUIRE(a.run({"--version"}).exit_code == 0);
+        struct stat st {};
+        REQUIRE(::stat(a.config_dir().c_str(), &st) == 0);
+        CHECK((st.st_mode & 0777) == 0700);
+    }
+    SECTION("a .arcade symlink that belongs to someone else is never written through") {
+        if (::getuid() != 0) {
+            WARN("needs root to give the link to another user; skipped");
+            return;
+        }
+        const auto target = a.path() / "elsewhere";
+        std::filesystem::create_directory(target);
+        std::filesystem::create_directory_symlink(target, a.config_dir());
+        REQUIRE(::lchown(a.config_dir().c_str(), 65534, 65534) == 0);
+        auto r = a.run({"--version"});
+        CHECK(r.exit_code == 0);
+        CHECK(std::filesystem::is_empty(target));
+    }
+}
