@@ -68,7 +68,20 @@ void require_credentials_round_trip(const Credentials& creds, const char* what) 
     static const ScratchFile saved("credentials-saved.yaml");
     require(save_credentials(saved.path(), creds), "save_credentials failed");
     auto again = load_credentials(saved.path());
-    require(again && again->api_key == creds.api_key && again->email == creds.email, what);
+    require(again && again->api_key == creds.api_key && again->email == creds.email &&
+                again->is_oauth() == creds.is_oauth(),
+            what);
+    if (!creds.oauth) return;
+    const OAuthLogin& a = *creds.oauth;
+    const OAuthLogin& b = *again->oauth;
+    require(a.access_token == b.access_token && a.refresh_token == b.refresh_token && a.expires_at == b.expires_at &&
+                a.coordinator_url == b.coordinator_url && a.context.has_value() == b.context.has_value(),
+            what);
+    if (a.context)
+        require(a.context->org_id == b.context->org_id && a.context->org_name == b.context->org_name &&
+                    a.context->project_id == b.context->project_id &&
+                    a.context->project_name == b.context->project_name,
+                what);
 }
 
 }  // namespace
@@ -102,7 +115,7 @@ void check_credentials(std::string_view input) {
     file.write(input);
     auto creds = load_credentials(file.path());
     if (!creds) return;
-    require(!creds->api_key.empty(), "load_credentials returned an empty key");
+    require(!creds->secret().empty(), "load_credentials returned an empty key or token");
     require_credentials_round_trip(*creds, "credentials that load_credentials accepted do not survive a save and load");
 }
 
@@ -271,7 +284,7 @@ void check_posthog_response(std::string_view input) {
     check_instants(text);
 
     CannedTransport transport(response);
-    auto found = shipper::lookup_principal(transport, "http://cloud.invalid", kApiKey);
+    auto found = shipper::lookup_principal(transport, "http://cloud.invalid", Credentials{kApiKey, "", std::nullopt});
     require(transport.seen.size() == 1 && transport.seen[0].url == "http://cloud.invalid/api/v1/auth/validate",
             "lookup_principal did not make exactly one validate request");
     using Outcome = shipper::PrincipalLookup::Outcome;

@@ -39,18 +39,18 @@ using auth::html_page;
 // ---------------------------------------------------------------------------
 // Identity at login (SPEC §4)
 
-// Links this machine's anonymous id to the principal behind `api_key`, so
+// Links this machine's anonymous id to the principal behind `creds`, so
 // the journal holds `linked` and the `$create_alias` row before login's own
 // event. Telemetry only: every failure is swallowed, and nothing happens
 // when tracking is off. A failed lookup leaves the link to the shipper (the
 // wrapper marks login's event as needing an identity).
-void link_identity(Context& ctx, const std::string& cloud_url, const std::string& api_key) noexcept {
+void link_identity(Context& ctx, const std::string& cloud_url, const Credentials& creds) noexcept {
     try {
         auto journal = open_tracking_journal(ctx.runtime(), ctx.paths());
         if (!journal) return;
         const std::optional<store::Identity> asked_for = journal->identity();
         auto transport = ctx.runtime().make_transport();
-        auto found = shipper::lookup_principal(*transport, cloud_url, api_key, std::chrono::milliseconds(2000));
+        auto found = shipper::lookup_principal(*transport, cloud_url, creds, std::chrono::milliseconds(2000));
         if (found.outcome != shipper::PrincipalLookup::Outcome::found) return;
         const std::string principal = found.principal_id;
         auto current = journal->identity();
@@ -176,7 +176,7 @@ int run_login(Context& ctx, const LoginOptions& opt) {
     const Credentials& creds = got.verdict.credentials;
     ctx.out() << "Logged in as " << terminal_safe(creds.email) << ".\n" << std::flush;
     if (!got.verdict.warning.empty()) ctx.err() << "Warning: " << terminal_safe(got.verdict.warning) << "\n";
-    link_identity(ctx, cloud, creds.api_key);
+    link_identity(ctx, cloud, creds);
     return 0;
 }
 

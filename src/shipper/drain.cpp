@@ -173,7 +173,7 @@ private:
         }
         const std::optional<std::string> asked_for =
             identity_ ? std::optional<std::string>(identity_->anon_id) : std::nullopt;
-        *lookup_ = lookup_principal(transport_, cfg_.cloud_url, creds->api_key);
+        *lookup_ = lookup_principal(transport_, cfg_.cloud_url, *creds);
         if (lookup_->outcome == PrincipalLookup::Outcome::found) {
             const std::string principal = lookup_->principal_id;
             // Compare-and-set on the anonymous id: if a logout rotated it

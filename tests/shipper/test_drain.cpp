@@ -109,7 +109,7 @@ TEST_CASE("batches hold at most 1000 events", "[shipper]") {
 
 TEST_CASE("a batch fills to 1000 events past rows that must wait", "[shipper]") {
     Rig rig;
-    REQUIRE(save_credentials(rig.paths.credentials(), {"arc_secret_key_123", "a@example.com"}));
+    REQUIRE(save_credentials(rig.paths.credentials(), {"arc_secret_key_123", "a@example.com", std::nullopt}));
     rig.transport.respond = [](const testing::SeenRequest& s) {
         return s.request.url.find("validate") != std::string::npos ? FakeTransport::network_error()
                                                                    : FakeTransport::status(200);
@@ -275,7 +275,7 @@ TEST_CASE("an alias goes alone and is acknowledged before any row carrying its p
 
 TEST_CASE("rows that need an identity are resolved lazily through Arcade Cloud", "[shipper]") {
     Rig rig;
-    REQUIRE(save_credentials(rig.paths.credentials(), {"arc_secret_key_123", "a@example.com"}));
+    REQUIRE(save_credentials(rig.paths.credentials(), {"arc_secret_key_123", "a@example.com", std::nullopt}));
     auto row = rig.add("CLI execution succeeded", true);
     int validate_calls = 0;
     SECTION("validated: alias first, then the row as the principal") {
@@ -330,7 +330,7 @@ TEST_CASE("rows that need an identity are resolved lazily through Arcade Cloud",
 
 TEST_CASE("rows from before a rotation are never given today's principal", "[shipper]") {
     Rig rig;
-    REQUIRE(save_credentials(rig.paths.credentials(), {"arc_key_of_second_user_1", "b@example.com"}));
+    REQUIRE(save_credentials(rig.paths.credentials(), {"arc_key_of_second_user_1", "b@example.com", std::nullopt}));
     auto old_row = rig.add("CLI execution succeeded", true);
     rig.journal->rotate();
     auto new_row = rig.add("CLI execution succeeded", true);
