@@ -6,6 +6,7 @@
 
 #include <cerrno>
 
+#include "core/unique_fd.h"
 #include "core/uuid.h"
 
 namespace arcade {
@@ -93,12 +94,15 @@ bool ensure_private_dir(const std::filesystem::path& dir, Parents parents) {
         if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return false;
         if (::lstat(dir.c_str(), &link) != 0) return false;
     }
-    const uid_t me = ::getuid();
-    if (S_ISLNK(link.st_mode) && link.st_uid != me) return false;  // someone else's link: never through it
+    if (S_ISLNK(link.st_mode) && link.st_uid != ::getuid()) return false;  // someone else's link: never through it
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC));
+    return fd.valid() && claim_private_dir(fd.get());
+}
+
+bool claim_private_dir(int dir_fd) {
     struct stat st {};
-    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != me) return false;
-    if ((st.st_mode & 077) != 0 && ::chmod(dir.c_str(), 0700) != 0) return false;
-    return true;
+    if (::fstat(dir_fd, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::getuid()) return false;
+    return (st.st_mode & 077) == 0 || ::fchmod(dir_fd, 0700) == 0;
 }
 
 AtomicFile::AtomicFile(std::filesystem::path target, unsigned mode) : target_(std::move(target)) {

@@ -38,6 +38,10 @@ enum class Parents { create, must_exist };
 // cannot, e.g. the path is a file.
 bool ensure_private_dir(const std::filesystem::path& dir, Parents parents = Parents::create);
 
+// The ownership rule of ensure_private_dir for a directory already open as
+// `dir_fd`: true when it is a directory of this user, tightened to 0700.
+bool claim_private_dir(int dir_fd);
+
 // Writes a file by temp-file + fsync + rename in the same directory, so readers
 // see the old or the new content, never a mix. The rename replaces whatever is
 // at the path (including a symlink) instead of writing through it. Nothing is

@@ -37,12 +37,10 @@ int open_dir(const ConfigPaths& paths, bool create) {
             if (errno == ENOENT && create) continue;  // removed by a fold between mkdir and open
             return -1;
         }
-        struct stat st {};
-        if (::fstat(fd, &st) != 0 || st.st_uid != ::getuid()) {
+        if (!claim_private_dir(fd)) {
             ::close(fd);
             return -1;
         }
-        if ((st.st_mode & 077) != 0) ::fchmod(fd, 0700);
         return fd;
     }
     return -1;
