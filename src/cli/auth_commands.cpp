@@ -201,14 +201,15 @@ int run_oauth_login(Context& ctx, const LoginOptions& opt, const std::string& cl
         [&](CallbackVerdict& v) {
             // Finished before the browser is answered, so its page tells the truth.
             auto transport = ctx.runtime().make_transport();
-            auto tokens = cloud::exchange_code(*transport, config, v.code, redirect, *verifier, kCloudCallTimeout);
+            auto tokens = cloud::exchange_code(*transport, config, v.code, redirect, *verifier, kCloudCallTimeout,
+                                               &ctx.interrupted());
             std::optional<cloud::WhoAmI> who;
             std::optional<LoginContext> context;
             if (!tokens) {
                 problem = "Arcade Cloud did not accept the login's authorization code";
                 cause = tokens.failure.message;
             } else if (auto asked = cloud::fetch_whoami(*transport, cloud, tokens.value->access_token,
-                                                        kCloudCallTimeout);
+                                                        kCloudCallTimeout, &ctx.interrupted());
                        !asked) {
                 problem = "could not ask Arcade Cloud who logged in";
                 cause = asked.failure.message;
@@ -236,6 +237,7 @@ int run_oauth_login(Context& ctx, const LoginOptions& opt, const std::string& cl
         auth::Flow::oauth);
     server.reset();  // one-shot: stop listening before anything slow happens
     if (int rc = report_wait(ctx, opt, got)) return rc;
+    if (!saved && ctx.interrupted()) return ctx.fail("Login cancelled.", exit_code::kInterrupted);
     if (!saved) return login_failed(ctx, opt, "Login failed: " + terminal_safe(problem) + ".", cause);
 
     ctx.out() << "Logged in as " << terminal_safe(saved->email) << ".\n";
@@ -268,7 +270,8 @@ int run_login(Context& ctx, const LoginOptions& opt) {
     if (cloud.empty()) return ctx.fail(fmt::format("Invalid Arcade Cloud host: '{}'", terminal_safe(asked.host)));
 
     auto transport = ctx.runtime().make_transport();
-    auto config = cloud::fetch_cli_config(*transport, cloud, kCloudCallTimeout);
+    auto config = cloud::fetch_cli_config(*transport, cloud, kCloudCallTimeout, &ctx.interrupted());
+    if (ctx.interrupted()) return ctx.fail("Login cancelled.", exit_code::kInterrupted);
     if (config) return run_oauth_login(ctx, opt, cloud, *config.value);
     // A Cloud that does not serve discovery speaks only the first generation.
     if (config.failure.kind == cloud::Failure::Kind::not_served) return run_key_login(ctx, opt, cloud);

@@ -133,7 +133,12 @@ std::optional<Credentials> require_login(Context& ctx) {
     }
     auto transport = ctx.runtime().make_transport();
     bool refreshed = false;
-    auto fresh = cloud::fresh_login(*transport, *creds, ctx.runtime().clock.now_ms(), kRefreshTimeout, &refreshed);
+    auto fresh = cloud::fresh_login(*transport, *creds, ctx.runtime().clock.now_ms(), kRefreshTimeout, &refreshed,
+                                    &ctx.interrupted());
+    if (!fresh && ctx.interrupted()) {
+        interrupted(ctx);
+        return std::nullopt;
+    }
     if (!fresh) {
         ctx.fail(fmt::format("Failed to refresh the Arcade Cloud login: {}. Run `arcade logout`, then `arcade login`.",
                              terminal_safe(fresh.failure.message)));
@@ -282,7 +287,7 @@ void print_table(std::ostream& out, const std::vector<worker_api::WorkerSummary>
 
 int run_list(Context& ctx, const WorkerState& state) {
     auto creds = require_login(ctx);
-    if (!creds) return 1;
+    if (!creds) return ctx.interrupted() ? exit_code::kInterrupted : 1;
     auto engine_base = engine_url(ctx, state);
     if (!engine_base) return 1;
     auto cloud_base = cloud_url(ctx, state.list.cloud);
@@ -300,12 +305,13 @@ int run_list(Context& ctx, const WorkerState& state) {
     // An OAuth login has no first-generation Cloud listing to ask (the
     // Python CLI 1.15 lists only the Engine's workers): "unknown", quietly.
     std::optional<std::vector<worker_api::CloudWorker>> deployed;
-    if (creds->is_oauth()) {
-    } else if (auto listed = cloud.list_workers()) {
-        deployed = std::move(listed.value());
-    } else {
-        if (listed.error().kind == ErrorKind::cancelled) return interrupted(ctx);
-        ctx.err() << "Warning: could not list Cloud deployments: " << listed.error().describe() << '\n';
+    if (!creds->is_oauth()) {
+        if (auto listed = cloud.list_workers()) {
+            deployed = std::move(listed.value());
+        } else {
+            if (listed.error().kind == ErrorKind::cancelled) return interrupted(ctx);
+            ctx.err() << "Warning: could not list Cloud deployments: " << listed.error().describe() << '\n';
+        }
     }
 
     auto rows = worker_api::merge_workers(registered.value(), deployed);
@@ -337,7 +343,7 @@ int run_list(Context& ctx, const WorkerState& state) {
 
 int run_toggle(Context& ctx, const WorkerState& state, const ToggleOptions& opts, bool enable) {
     auto creds = require_login(ctx);
-    if (!creds) return 1;
+    if (!creds) return ctx.interrupted() ? exit_code::kInterrupted : 1;
     auto engine_base = engine_url(ctx, state);
     if (!engine_base) return 1;
 
@@ -353,7 +359,7 @@ int run_toggle(Context& ctx, const WorkerState& state, const ToggleOptions& opts
 int run_rm(Context& ctx, const WorkerState& state) {
     const RmOptions& opts = state.rm;
     auto creds = require_login(ctx);
-    if (!creds) return 1;
+    if (!creds) return ctx.interrupted() ? exit_code::kInterrupted : 1;
     auto engine_base = engine_url(ctx, state);
     if (!engine_base) return 1;
     std::optional<std::string> cloud_base;
@@ -426,7 +432,7 @@ std::string engine_logs_url(const std::string& engine, const Credentials& creds,
 int run_logs(Context& ctx, const WorkerState& state) {
     const LogsOptions& opts = state.logs;
     auto creds = require_login(ctx);
-    if (!creds) return 1;
+    if (!creds) return ctx.interrupted() ? exit_code::kInterrupted : 1;
     // An OAuth login streams from the Engine's org-scoped deployment logs
     // (with `Bearer`, as the Python CLI 1.15 does); a key from the Cloud.
     std::optional<std::string> base = creds->is_oauth() ? engine_url(ctx, state) : cloud_url(ctx, opts.cloud);

@@ -48,8 +48,9 @@ bool parse_object(std::string_view body, rapidjson::Document& doc) {
 }
 
 http::Request form_post(const std::string& url, const std::vector<std::pair<std::string, std::string>>& fields,
-                        std::chrono::milliseconds timeout) {
+                        std::chrono::milliseconds timeout, const std::atomic<bool>* cancel) {
     http::Request req;
+    req.cancel = cancel;
     req.method = "POST";
     req.url = url;
     req.timeout = timeout;
@@ -64,9 +65,10 @@ http::Request form_post(const std::string& url, const std::vector<std::pair<std:
 
 Result<Tokens> token_request(http::Transport& transport, const CliConfig& config,
                              const std::vector<std::pair<std::string, std::string>>& fields,
-                             std::chrono::milliseconds timeout, const std::string& keep_refresh) {
+                             std::chrono::milliseconds timeout, const std::string& keep_refresh,
+                             const std::atomic<bool>* cancel) {
     Result<Tokens> out;
-    http::Response resp = transport.send(form_post(config.token_endpoint, fields, timeout));
+    http::Response resp = transport.send(form_post(config.token_endpoint, fields, timeout, cancel));
     if (auto bad = check(resp, "the token endpoint")) {
         // An OAuth error answer names its reason (`invalid_grant`, ...):
         // worth showing, and it never holds a token.
@@ -154,9 +156,10 @@ std::string code_challenge(std::string_view verifier) {
 // The protocol
 
 Result<CliConfig> fetch_cli_config(http::Transport& transport, const std::string& coordinator,
-                                   std::chrono::milliseconds timeout) {
+                                   std::chrono::milliseconds timeout, const std::atomic<bool>* cancel) {
     Result<CliConfig> out;
     http::Request req;
+    req.cancel = cancel;
     req.url = coordinator + "/api/v1/auth/cli_config";
     req.timeout = timeout;
     req.connect_timeout = std::min(timeout, std::chrono::milliseconds(5000));
@@ -197,22 +200,22 @@ std::string authorization_url(const CliConfig& config, std::string_view redirect
 
 Result<Tokens> exchange_code(http::Transport& transport, const CliConfig& config, std::string_view code,
                              std::string_view redirect_uri, std::string_view verifier,
-                             std::chrono::milliseconds timeout) {
+                             std::chrono::milliseconds timeout, const std::atomic<bool>* cancel) {
     return token_request(transport, config,
                          {{"grant_type", "authorization_code"},
                           {"code", std::string(code)},
                           {"redirect_uri", std::string(redirect_uri)},
                           {"code_verifier", std::string(verifier)},
                           {"client_id", config.client_id}},
-                         timeout, "");
+                         timeout, "", cancel);
 }
 
 Result<Tokens> refresh_tokens(http::Transport& transport, const CliConfig& config, const std::string& refresh_token,
-                              std::chrono::milliseconds timeout) {
+                              std::chrono::milliseconds timeout, const std::atomic<bool>* cancel) {
     return token_request(
         transport, config,
         {{"grant_type", "refresh_token"}, {"refresh_token", refresh_token}, {"client_id", config.client_id}}, timeout,
-        refresh_token);
+        refresh_token, cancel);
 }
 
 std::optional<WhoAmI> parse_whoami(std::string_view body) {
@@ -255,9 +258,11 @@ std::optional<WhoAmI> parse_whoami(std::string_view body) {
 }
 
 Result<WhoAmI> fetch_whoami(http::Transport& transport, const std::string& coordinator,
-                            const std::string& access_token, std::chrono::milliseconds timeout) {
+                            const std::string& access_token, std::chrono::milliseconds timeout,
+                            const std::atomic<bool>* cancel) {
     Result<WhoAmI> out;
     http::Request req;
+    req.cancel = cancel;
     req.url = coordinator + "/api/v1/auth/whoami";
     req.timeout = timeout;
     req.connect_timeout = std::min(timeout, std::chrono::milliseconds(5000));
@@ -342,7 +347,8 @@ bool expires_soon(const std::string& expires_at, std::int64_t now_ms) {
 }
 
 Result<Credentials> fresh_login(http::Transport& transport, const Credentials& creds, std::int64_t now_ms,
-                                std::chrono::milliseconds timeout, bool* refreshed) {
+                                std::chrono::milliseconds timeout, bool* refreshed,
+                                const std::atomic<bool>* cancel) {
     Result<Credentials> out;
     if (refreshed) *refreshed = false;
     if (!creds.oauth || !expires_soon(creds.oauth->expires_at, now_ms)) {
@@ -351,12 +357,12 @@ Result<Credentials> fresh_login(http::Transport& transport, const Credentials& c
     }
     const std::string coordinator =
         creds.oauth->coordinator_url.empty() ? std::string(kDefaultCoordinator) : creds.oauth->coordinator_url;
-    auto config = fetch_cli_config(transport, coordinator, timeout);
+    auto config = fetch_cli_config(transport, coordinator, timeout, cancel);
     if (!config) {
         out.failure = std::move(config.failure);
         return out;
     }
-    auto tokens = refresh_tokens(transport, *config.value, creds.oauth->refresh_token, timeout);
+    auto tokens = refresh_tokens(transport, *config.value, creds.oauth->refresh_token, timeout, cancel);
     if (!tokens) {
         out.failure = std::move(tokens.failure);
         return out;

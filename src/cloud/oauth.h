@@ -20,9 +20,11 @@
 //            "name", "is_default"}]}}
 //
 // Everything goes through http::Transport; nothing here touches files or the
-// terminal. Functions never throw; they are safe to call from any thread with
-// their own transport.
+// terminal. Each call is bounded by its `timeout` and abandoned as soon as
+// `*cancel` turns true (Failure::Kind::unreachable). Functions never throw;
+// they are safe to call from any thread with their own transport.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -114,7 +116,7 @@ struct WhoAmI {
 
 // `{coordinator}/api/v1/auth/cli_config`, parsed. 404 → Kind::not_served.
 Result<CliConfig> fetch_cli_config(http::Transport& transport, const std::string& coordinator,
-                                   std::chrono::milliseconds timeout);
+                                   std::chrono::milliseconds timeout, const std::atomic<bool>* cancel = nullptr);
 
 // The URL the browser is sent to. Pure.
 std::string authorization_url(const CliConfig& config, std::string_view redirect_uri, std::string_view state,
@@ -123,19 +125,20 @@ std::string authorization_url(const CliConfig& config, std::string_view redirect
 // Redeems an authorization code (with the verifier its challenge was made from).
 Result<Tokens> exchange_code(http::Transport& transport, const CliConfig& config, std::string_view code,
                              std::string_view redirect_uri, std::string_view verifier,
-                             std::chrono::milliseconds timeout);
+                             std::chrono::milliseconds timeout, const std::atomic<bool>* cancel = nullptr);
 
 // A new access token for `refresh_token`; the answer's refresh token, or
 // `refresh_token` itself when the answer has none.
 Result<Tokens> refresh_tokens(http::Transport& transport, const CliConfig& config, const std::string& refresh_token,
-                              std::chrono::milliseconds timeout);
+                              std::chrono::milliseconds timeout, const std::atomic<bool>* cancel = nullptr);
 
 // Parses whoami's JSON body. Pure; nullopt unless `data.account_id` and
 // `data.email` are strings and every listed org/project has an id and a name.
 std::optional<WhoAmI> parse_whoami(std::string_view body);
 
 Result<WhoAmI> fetch_whoami(http::Transport& transport, const std::string& coordinator,
-                            const std::string& access_token, std::chrono::milliseconds timeout);
+                            const std::string& access_token, std::chrono::milliseconds timeout,
+                            const std::atomic<bool>* cancel = nullptr);
 
 // The org and project a new login works in: each the one marked
 // `is_default`, else the first. On failure, `problem` says which is missing
@@ -160,6 +163,7 @@ bool expires_soon(const std::string& expires_at, std::int64_t now_ms);
 // has none, which is then written into it as the Python CLI does). The
 // caller saves a changed login.
 Result<Credentials> fresh_login(http::Transport& transport, const Credentials& creds, std::int64_t now_ms,
-                                std::chrono::milliseconds timeout, bool* refreshed = nullptr);
+                                std::chrono::milliseconds timeout, bool* refreshed = nullptr,
+                                const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace arcade::cloud

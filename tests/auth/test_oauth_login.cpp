@@ -475,3 +475,30 @@ TEST_CASE("the fake Coordinator refuses a wrong verifier and a reused code", "[a
     REQUIRE_FALSE(reused);
     CHECK(contains(reused.failure.message, "invalid_grant"));
 }
+
+TEST_CASE("OAuth login: Ctrl-C while the code is being redeemed cancels at once", "[auth]") {
+    World w;
+    Machine& m = *w.machine;
+    arcade::testing::ReservedPort reserved(true);
+    auto proc = m.start_arcade({"login", "--callback-port", std::to_string(reserved.port()), "--timeout", "30"});
+    auto url = m.wait_for_browser_url();
+    REQUIRE(url);
+    auto consent = http_get(*url);
+    REQUIRE(consent.status == 302);
+    w.cloud.set_delay(20s);  // the token endpoint hangs from now on
+    arcade::testing::Page page;
+    std::thread browser([&] { page = http_get(consent.location, 10s); });
+    for (auto deadline = std::chrono::steady_clock::now() + 5s;
+         w.cloud.requests_to("POST", "/oauth/token").empty() && std::chrono::steady_clock::now() < deadline;)
+        std::this_thread::sleep_for(20ms);
+    REQUIRE(w.cloud.requests_to("POST", "/oauth/token").size() == 1);
+    auto started = std::chrono::steady_clock::now();
+    proc->send_signal(SIGINT);
+    auto r = proc->finish(10s);
+    browser.join();
+    w.cloud.set_delay(0ms);
+    CHECK(std::chrono::steady_clock::now() - started < 3s);
+    CHECK(r.exit_code == 130);
+    CHECK(contains(r.err, "Login cancelled."));
+    CHECK_FALSE(std::filesystem::exists(m.credentials_path()));
+}
