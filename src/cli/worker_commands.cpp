@@ -1,6 +1,9 @@
 #include "cli/worker_commands.h"
 
 #include <fmt/format.h>
+#include <rapidjson/document.h>
+
+#include <ctime>
 
 #include <algorithm>
 #include <cstddef>
@@ -417,6 +420,32 @@ std::string trim_each_line(std::string_view text) {
     }
 }
 
+// One event of the Engine's deployment log stream as the Python CLI 1.15
+// prints it: `{"Timestamp": "<RFC 3339 UTC>", "Line": "..."}` becomes
+// `[YYYY-MM-DD HH:MM:SS ZONE] line` in local time; a timestamp it cannot read
+// is shown as sent, and a payload that is not such an object as it is.
+std::string deployment_log_line(const std::string& data) {
+    rapidjson::Document doc;
+    doc.Parse<rapidjson::kParseIterativeFlag>(data.c_str(), data.size());
+    if (doc.HasParseError() || !doc.IsObject()) return data;
+    auto line = doc.FindMember("Line");
+    auto stamp = doc.FindMember("Timestamp");
+    std::string text = line != doc.MemberEnd() && line->value.IsString()
+                           ? std::string(line->value.GetString(), line->value.GetStringLength())
+                           : std::string();
+    std::string when = stamp != doc.MemberEnd() && stamp->value.IsString()
+                           ? std::string(stamp->value.GetString(), stamp->value.GetStringLength())
+                           : std::string();
+    if (auto ms = parse_rfc3339(when)) {
+        std::time_t secs = static_cast<std::time_t>(*ms / 1000 - (*ms % 1000 < 0 ? 1 : 0));
+        std::tm local{};
+        char buf[64];
+        if (::localtime_r(&secs, &local) && std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %Z", &local) > 0)
+            when = buf;
+    }
+    return "[" + when + "] " + text;
+}
+
 // `{engine}/v1/orgs/{org}/projects/{project}/deployments/{id}/logs/stream`
 // with the Python CLI's `start_time_utc`/`end_time_utc` (both "now" when
 // following from 0s, as its `server logs -f` sends them).
@@ -450,7 +479,8 @@ int run_logs(Context& ctx, const WorkerState& state) {
         if (!event.has_data) return true;
         if (event.data == "[DONE]") return false;
         // Flushed per event: the user watches these as they happen.
-        ctx.out() << terminal_safe_lines(trim_each_line(event.data)) << '\n' << std::flush;
+        const std::string shown = creds->is_oauth() ? deployment_log_line(event.data) : trim_each_line(event.data);
+        ctx.out() << terminal_safe_lines(shown) << '\n' << std::flush;
         // `arcade worker logs | head`: SIGPIPE is ignored, so a closed
         // stdout shows up as a failed stream and must end the command.
         output_closed = !ctx.out();

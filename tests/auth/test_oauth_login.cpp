@@ -301,11 +301,17 @@ TEST_CASE("a Python CLI login is used by worker commands, and its events go out 
     CHECK(whoami[0].authorization == std::string("Bearer ") + kPythonAccess);
 
     // The deployment log stream: Engine, org/project scope, `Bearer`.
-    w.engine.set_log_script({{{"data: line one\n\n", 0ms}, {"data: [DONE]\n\n", 0ms}}, arcade::testing::SseEnd::finish});
+    // Lines printed as the Python CLI prints them: `[local time ZONE] Line`.
+    w.engine.set_log_script(
+        {{{"data: {\"Timestamp\":\"2026-12-03T01:02:03.508906574Z\",\"Line\":\"line one\"}\n\n", 0ms},
+          {"data: not json\n\n", 0ms},
+          {"data: [DONE]\n\n", 0ms}},
+         arcade::testing::SseEnd::finish});
+    m.env["TZ"] = "UTC";
     auto logs = m.arcade({"worker", "logs", "w-oauth"});
     INFO("logs: " << logs.out << logs.err);
     CHECK(logs.exit_code == 0);
-    CHECK(contains(logs.out, "line one"));
+    CHECK(logs.out == "[2026-12-03 01:02:03 UTC] line one\nnot json\n");
     auto streams = w.engine.requests_to("GET", "/v1/orgs/org-7/projects/proj-9/deployments/w-oauth/logs/stream");
     REQUIRE(streams.size() == 1);
     CHECK(streams[0].authorization == std::string("Bearer ") + kPythonAccess);
