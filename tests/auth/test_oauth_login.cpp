@@ -437,7 +437,7 @@ TEST_CASE("OAuth login: a code obtained by someone else cannot log you in (PKCE 
     Machine& m = *w.machine;
     arcade::testing::ReservedPort reserved(true);
     const int port = reserved.port();
-    auto proc = m.start_arcade({"login", "--callback-port", std::to_string(port), "--timeout", "20"});
+    auto proc = m.start_arcade({"login", "--callback-port", std::to_string(port), "--timeout", "20", "--debug"});
     auto url = m.wait_for_browser_url();
     REQUIRE(url);
     const std::string redirect = "http://127.0.0.1:" + std::to_string(port) + "/callback";
@@ -451,7 +451,8 @@ TEST_CASE("OAuth login: a code obtained by someone else cannot log you in (PKCE 
     auto r = proc->finish(20s);
     INFO("stdout: " << r.out << "\nstderr: " << r.err);
     CHECK(r.exit_code == 1);
-    CHECK(contains(r.err, "Login failed"));
+    CHECK(contains(r.err, "Login failed: Arcade Cloud did not accept the login's authorization code."));
+    CHECK(contains(r.err, "Debug: the token endpoint answered 400 (invalid_grant)"));  // --debug
     CHECK_FALSE(contains(r.out, "Logged in as"));
     CHECK(page.status == 500);
     CHECK_FALSE(std::filesystem::exists(m.credentials_path()));
