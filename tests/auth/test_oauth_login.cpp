@@ -509,3 +509,31 @@ TEST_CASE("OAuth login: Ctrl-C while the code is being redeemed cancels at once"
     CHECK(contains(r.err, "Login cancelled."));
     CHECK_FALSE(std::filesystem::exists(m.credentials_path()));
 }
+
+TEST_CASE("worker enable, disable and rm with an OAuth login go to the Engine's org/project scope", "[auth]") {
+    World w;
+    Machine& m = *w.machine;
+    w.cloud.add_tokens(kPythonAccess, kPythonRefresh);
+    write_file(m.credentials_path(), python_file(w.cloud.url(), "2099-01-01T00:00:00.123456"));
+    const std::string scoped = "/v1/orgs/org-7/projects/proj-9/workers/w-oauth";
+
+    auto off = m.arcade({"worker", "disable", "w-oauth"});
+    INFO("disable: " << off.out << off.err);
+    CHECK(off.exit_code == 0);
+    CHECK_FALSE(w.engine.workers().at(0).enabled);
+    auto on = m.arcade({"worker", "enable", "w-oauth"});
+    CHECK(on.exit_code == 0);
+    CHECK(w.engine.workers().at(0).enabled);
+    auto patches = w.engine.requests_to("PATCH", scoped);
+    REQUIRE(patches.size() == 2);
+    CHECK(patches[0].authorization == kPythonAccess);
+
+    // As the Python CLI's `server delete`: the Engine's scoped deletion only.
+    auto rm = m.arcade({"worker", "rm", "w-oauth"});
+    INFO("rm: " << rm.out << rm.err);
+    CHECK(rm.exit_code == 0);
+    CHECK(contains(rm.out, "Deregistered worker 'w-oauth' from the Arcade Engine."));
+    CHECK(w.engine.requests_to("DELETE", scoped).size() == 1);
+    CHECK(w.engine.workers().empty());
+    CHECK(w.cloud.requests_to("DELETE", "/api/v1/workers").empty());
+}
