@@ -412,6 +412,24 @@ void check_auth_callback(std::string_view input) {
             "parse_request_line's path and query do not make up the target");
 
     const auto params = parse_query(line->query);
+    // The OAuth flow: only the right state ends the login, and a code is
+    // only handed on when it could travel in a form body unchanged.
+    const auto oauth = auth::judge_callback(*line, kState, auth::Flow::oauth);
+    require(auth::judge_callback(*line, "", auth::Flow::oauth).outcome != Outcome::ok,
+            "judge_callback (oauth) accepted an empty expected state");
+    if (oauth.outcome == Outcome::ok || oauth.outcome == Outcome::denied || oauth.outcome == Outcome::missing_fields) {
+        auto state = params.find("state");
+        require(line->path == "/callback" && line->method == "GET" && state != params.end() &&
+                    state->second == kState,
+                "judge_callback (oauth) decided on a request without the right state");
+    }
+    require((oauth.outcome == Outcome::ok) == !oauth.code.empty(), "judge_callback (oauth) code and outcome disagree");
+    if (oauth.outcome == Outcome::ok) {
+        auto code = params.find("code");
+        require(code != params.end() && code->second == oauth.code && params.count("error") == 0,
+                "judge_callback (oauth) accepted a code it was not sent");
+    }
+
     const auto verdict = auth::judge_callback(*line, kState);
     require(auth::judge_callback(*line, "").outcome != Outcome::ok, "judge_callback accepted an empty expected state");
     if (verdict.outcome == Outcome::ok || verdict.outcome == Outcome::missing_fields) {

@@ -37,9 +37,7 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
     return diff == 0;
 }
 
-std::string callback_uri(std::string_view host, int port) {
-    return fmt::format("http://{}:{}/callback", host, port);
-}
+std::string callback_uri(int port) { return fmt::format("http://{}:{}/callback", kLoopbackHost, port); }
 
 std::string login_url(std::string_view cloud_base, std::string_view callback, std::string_view state) {
     return fmt::format("{}/api/v1/auth/cli_login?callback_uri={}&state={}", cloud_base, percent_encode(callback),
@@ -100,7 +98,7 @@ std::optional<RequestLine> parse_request_line(std::string_view head) {
     return out;
 }
 
-CallbackVerdict judge_callback(const RequestLine& request, std::string_view expected_state) {
+CallbackVerdict judge_callback(const RequestLine& request, std::string_view expected_state, Flow flow) {
     using Outcome = CallbackVerdict::Outcome;
     CallbackVerdict v;
     if (request.path != "/callback") return v;
@@ -114,6 +112,30 @@ CallbackVerdict judge_callback(const RequestLine& request, std::string_view expe
     // know it learns nothing about what else would have been accepted.
     if (state == params.end() || expected_state.empty() || !constant_time_equal(state->second, expected_state)) {
         v.outcome = Outcome::wrong_state;
+        return v;
+    }
+    if (flow == Flow::oauth) {
+        // RFC 6749 §4.1.2.1: an `error` ends the login; its description is
+        // the better message when it can be shown.
+        auto error = params.find("error");
+        if (error != params.end()) {
+            auto description = params.find("error_description");
+            if (description != params.end() && !description->second.empty() && is_valid_utf8(description->second))
+                v.error = description->second;
+            else if (is_valid_utf8(error->second))
+                v.error = error->second;
+            if (v.error.empty()) v.error = "unknown error";
+            v.outcome = Outcome::denied;
+            return v;
+        }
+        auto code = params.find("code");
+        if (code == params.end() || code->second.empty() || !usable_credential_text(code->second)) {
+            v.missing = "code";
+            v.outcome = Outcome::missing_fields;
+            return v;
+        }
+        v.code = code->second;
+        v.outcome = Outcome::ok;
         return v;
     }
     // A key or e-mail that could not be stored and read back as it came
@@ -228,7 +250,7 @@ std::optional<CallbackServer> CallbackServer::bind_loopback(int port, int& error
 }
 
 CallbackWait CallbackServer::wait(std::string_view expected_state, Clock::time_point deadline,
-                                  const std::atomic<bool>& interrupted, const OnAccepted& on_accepted) {
+                                  const std::atomic<bool>& interrupted, const OnAccepted& on_accepted, Flow flow) {
     CallbackWait out;
     for (;;) {
         if (interrupted.load()) {
@@ -261,7 +283,7 @@ CallbackWait CallbackServer::wait(std::string_view expected_state, Clock::time_p
                 case Read::closed: finished.push_back(i); break;
                 case Read::complete: {
                     finished.push_back(i);
-                    if (handle(conns_[i], expected_state, on_accepted, out)) return out;
+                    if (handle(conns_[i], expected_state, flow, on_accepted, out)) return out;
                     break;
                 }
             }
@@ -301,7 +323,7 @@ CallbackServer::Read CallbackServer::read_request(Connection& c) {
     }
 }
 
-bool CallbackServer::handle(Connection& c, std::string_view expected_state, const OnAccepted& on_accepted,
+bool CallbackServer::handle(Connection& c, std::string_view expected_state, Flow flow, const OnAccepted& on_accepted,
                             CallbackWait& out) {
     using Outcome = CallbackVerdict::Outcome;
     auto line = parse_request_line(c.head);
@@ -309,7 +331,7 @@ bool CallbackServer::handle(Connection& c, std::string_view expected_state, cons
         respond(c.fd.get(), 400, html_page("Bad request", "This server only receives the Arcade CLI login."));
         return false;
     }
-    CallbackVerdict verdict = judge_callback(*line, expected_state);
+    CallbackVerdict verdict = judge_callback(*line, expected_state, flow);
     switch (verdict.outcome) {
         case Outcome::not_callback:
             respond(c.fd.get(), 404, html_page("Not found", "This server only receives the Arcade CLI login."));
@@ -318,10 +340,18 @@ bool CallbackServer::handle(Connection& c, std::string_view expected_state, cons
             respond(c.fd.get(), 405, html_page("Method not allowed", "The login callback must be a GET request."));
             return false;
         case Outcome::wrong_state:
+            // Ignored: anyone on this machine can reach the port, and only the
+            // browser that carries the state may end the login.
             respond(c.fd.get(), 400,
-                    html_page("Login failed",
-                              "This login link does not belong to the waiting <code>arcade login</code> "
-                              "(its state does not match). Run <code>arcade login</code> again."));
+                    html_page("Not this login",
+                              "This answer does not belong to the waiting <code>arcade login</code> "
+                              "(its state does not match), so it was ignored."));
+            ++out.ignored;
+            return false;
+        case Outcome::denied:
+            respond(c.fd.get(), 400,
+                    html_page("Login failed", "Arcade Cloud refused the login: " + html_escape(verdict.error) +
+                                                  ". Run <code>arcade login</code> again."));
             break;
         case Outcome::missing_fields:
             respond(c.fd.get(), 400,

@@ -25,8 +25,13 @@ namespace arcade::cli::auth {
 // where they first differ. Pure.
 bool constant_time_equal(std::string_view a, std::string_view b);
 
-// `http://<host>:<port>/callback`, the address the browser is sent back to. Pure.
-std::string callback_uri(std::string_view host, int port);
+// The address the callback server listens on and every redirect URI names
+// (RFC 8252 §7.3: the loopback IP literal, never `localhost`, which may
+// resolve elsewhere or to ::1 where nothing listens).
+inline constexpr const char* kLoopbackHost = "127.0.0.1";
+
+// `http://127.0.0.1:<port>/callback`, the address the browser is sent back to. Pure.
+std::string callback_uri(int port);
 
 // `{cloud}/api/v1/auth/cli_login?callback_uri=<encoded>&state=<encoded>`. Pure.
 std::string login_url(std::string_view cloud_base, std::string_view callback, std::string_view state);
@@ -48,22 +53,31 @@ struct RequestLine {
 // when it has no line end). nullopt when the line is malformed. Pure.
 std::optional<RequestLine> parse_request_line(std::string_view head);
 
+// Which login the callback belongs to: the first-generation one hands over
+// `api_key` and `email`; today's OAuth one an authorization `code` (or an
+// `error`), as RFC 6749 §4.1.2 says.
+enum class Flow { api_key, oauth };
+
 // What the callback request carried, judged against the expected state.
 struct CallbackVerdict {
     enum class Outcome {
-        ok,              // credentials hold the key and e-mail
+        ok,              // api_key flow: credentials hold key and e-mail; oauth: `code` is set
         not_callback,    // another path (favicon, …): answer 404, keep waiting
         bad_method,      // /callback with something other than GET: answer 405, keep waiting
-        wrong_state,     // state missing or different: refuse, login fails
-        missing_fields,  // api_key or email missing or empty: refuse, login fails
+        wrong_state,     // state missing or different: answer 400, ignore it, keep waiting
+        denied,          // oauth: the right state with an `error`: login fails
+        missing_fields,  // api_key or email (or code) missing or empty: refuse, login fails
     } outcome = Outcome::not_callback;
-    Credentials credentials;   // when ok
+    Credentials credentials;   // when ok (api_key flow)
+    std::string code;          // when ok (oauth flow)
+    std::string error;         // when denied: error_description, else error (valid UTF-8)
     std::string warning;       // optional `warning` parameter, decoded
     std::string missing;       // which field(s) were missing, for the message
 };
 
 // Judges one request to the callback server. Pure.
-CallbackVerdict judge_callback(const RequestLine& request, std::string_view expected_state);
+CallbackVerdict judge_callback(const RequestLine& request, std::string_view expected_state,
+                               Flow flow = Flow::api_key);
 
 // `text` with `& < > " '` escaped for HTML. Pure.
 std::string html_escape(std::string_view text);
@@ -74,11 +88,12 @@ std::string html_page(const std::string& title, const std::string& message_html)
 // What waiting for the browser ended with.
 struct CallbackWait {
     enum class Status { judged, timed_out, interrupted, failed } status = Status::failed;
-    CallbackVerdict verdict;  // when judged: ok, wrong_state or missing_fields
+    CallbackVerdict verdict;  // when judged: ok, denied or missing_fields
+    int ignored = 0;          // requests with a wrong or missing state, answered 400
     std::string error;        // when failed
 };
 
-// A listening socket on 127.0.0.1 that serves until one /callback request
+// A listening socket on 127.0.0.1 (kLoopbackHost) that serves until one /callback request
 // has been judged. Owns its sockets; used from one thread.
 class CallbackServer {
 public:
@@ -90,11 +105,14 @@ public:
     // key). On failure returns nullopt and sets `error` to the errno.
     static std::optional<CallbackServer> bind_loopback(int port, int& error);
 
-    // Serves requests until a /callback request is judged, `deadline`
-    // passes or `interrupted` is set. Other paths get a 404 and waiting goes
-    // on; an accepted callback is answered with what `on_accepted` returns.
+    // Serves requests until a /callback request with the right state is
+    // judged, `deadline` passes or `interrupted` is set. Other paths get a
+    // 404, a wrong or missing state a 400, and waiting goes on (whoever
+    // does not know the state cannot end the login); an accepted callback is
+    // answered with what `on_accepted` returns.
     CallbackWait wait(std::string_view expected_state, std::chrono::steady_clock::time_point deadline,
-                      const std::atomic<bool>& interrupted, const OnAccepted& on_accepted);
+                      const std::atomic<bool>& interrupted, const OnAccepted& on_accepted,
+                      Flow flow = Flow::api_key);
 
 private:
     struct Connection {
@@ -108,7 +126,7 @@ private:
     void accept_all();
     static Read read_request(Connection& c);
     // Answers one complete request; true when it decided the login.
-    static bool handle(Connection& c, std::string_view expected_state, const OnAccepted& on_accepted,
+    static bool handle(Connection& c, std::string_view expected_state, Flow flow, const OnAccepted& on_accepted,
                        CallbackWait& out);
 
     UniqueFd listener_;

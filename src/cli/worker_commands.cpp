@@ -1,6 +1,9 @@
 #include "cli/worker_commands.h"
 
 #include <fmt/format.h>
+#include <rapidjson/document.h>
+
+#include <ctime>
 
 #include <algorithm>
 #include <cstddef>
@@ -12,10 +15,13 @@
 #include <utility>
 #include <vector>
 
+#include "cloud/oauth.h"
 #include "core/credentials.h"
 #include "core/endpoints.h"
 #include "core/exit_codes.h"
 #include "core/terminal_text.h"
+#include "core/time_format.h"
+#include "core/url_codec.h"
 #include "worker_api/cloud_client.h"
 #include "worker_api/engine_client.h"
 #include "worker_api/worker_merge.h"
@@ -26,6 +32,9 @@ namespace {
 
 using worker_api::ApiError;
 using worker_api::ErrorKind;
+
+// How long refreshing an expiring OAuth token may take (two requests).
+constexpr std::chrono::milliseconds kRefreshTimeout{10000};
 
 
 // ---------------------------------------------------------------------------
@@ -109,12 +118,41 @@ int report(Context& ctx, std::string_view what, const ApiError& error) {
     return ctx.fail(fmt::format("{}: {}", what, error.describe()));
 }
 
+// The login, with an access token that stays valid for this command: an
+// OAuth token expiring within five minutes is refreshed through the
+// Coordinator and the file rewritten in the same format (as the Python CLI's
+// get_valid_access_token does). A key is returned as it is.
 std::optional<Credentials> require_login(Context& ctx) {
-    if (ctx.paths()) {
-        if (auto creds = load_credentials(ctx.paths()->credentials())) return creds;
+    std::optional<Credentials> creds;
+    if (ctx.paths()) creds = load_credentials(ctx.paths()->credentials());
+    if (!creds) {
+        ctx.fail(kNotLoggedIn);
+        return std::nullopt;
     }
-    ctx.fail(kNotLoggedIn);
-    return std::nullopt;
+    if (!creds->is_oauth()) return creds;
+    if (!creds->oauth->context) {
+        ctx.fail("No active organization/project. Run `arcade logout`, then `arcade login`.");
+        return std::nullopt;
+    }
+    auto transport = ctx.runtime().make_transport();
+    bool refreshed = false;
+    auto fresh = cloud::fresh_login(*transport, *creds, ctx.runtime().clock.now_ms(), kRefreshTimeout, &refreshed,
+                                    &ctx.interrupted());
+    if (!fresh && ctx.interrupted()) {
+        interrupted(ctx);
+        return std::nullopt;
+    }
+    if (!fresh) {
+        ctx.fail(fmt::format("Failed to refresh the Arcade Cloud login: {}. Run `arcade logout`, then `arcade login`.",
+                             terminal_safe(fresh.failure.message)));
+        return std::nullopt;
+    }
+    // The old token may already be revoked by the refresh: a login that
+    // cannot be saved would be lost, so say so (the command still runs).
+    if (refreshed && !save_credentials(ctx.paths()->credentials(), *fresh.value))
+        ctx.err() << "Warning: could not save the refreshed login to " << ctx.paths()->credentials().string()
+                  << ".\n";
+    return std::move(fresh.value);
 }
 
 // The flags when given, else the service's variable or default, through the one endpoint rule.
@@ -141,7 +179,10 @@ worker_api::ClientConfig client_config(Context& ctx, const WorkerState& state, s
                                        const Credentials& creds) {
     worker_api::ClientConfig config;
     config.base_url = std::move(base_url);
-    config.api_key = creds.api_key;
+    config.api_key = creds.secret();
+    if (creds.oauth && creds.oauth->context)
+        config.engine_scope = fmt::format("/orgs/{}/projects/{}", percent_encode(creds.oauth->context->org_id),
+                                          percent_encode(creds.oauth->context->project_id));
     config.timeouts = state.deps.timeouts;
     config.page_size = state.deps.page_size;
     config.cancel = &ctx.interrupted();
@@ -249,7 +290,7 @@ void print_table(std::ostream& out, const std::vector<worker_api::WorkerSummary>
 
 int run_list(Context& ctx, const WorkerState& state) {
     auto creds = require_login(ctx);
-    if (!creds) return 1;
+    if (!creds) return ctx.interrupted() ? exit_code::kInterrupted : 1;
     auto engine_base = engine_url(ctx, state);
     if (!engine_base) return 1;
     auto cloud_base = cloud_url(ctx, state.list.cloud);
@@ -264,12 +305,16 @@ int run_list(Context& ctx, const WorkerState& state) {
 
     // The Engine's view is still worth showing when the Cloud cannot be asked
     // (a local Engine, a Cloud outage); the table then says "unknown".
+    // An OAuth login has no first-generation Cloud listing to ask (the
+    // Python CLI 1.15 lists only the Engine's workers): "unknown", quietly.
     std::optional<std::vector<worker_api::CloudWorker>> deployed;
-    if (auto listed = cloud.list_workers()) {
-        deployed = std::move(listed.value());
-    } else {
-        if (listed.error().kind == ErrorKind::cancelled) return interrupted(ctx);
-        ctx.err() << "Warning: could not list Cloud deployments: " << listed.error().describe() << '\n';
+    if (!creds->is_oauth()) {
+        if (auto listed = cloud.list_workers()) {
+            deployed = std::move(listed.value());
+        } else {
+            if (listed.error().kind == ErrorKind::cancelled) return interrupted(ctx);
+            ctx.err() << "Warning: could not list Cloud deployments: " << listed.error().describe() << '\n';
+        }
     }
 
     auto rows = worker_api::merge_workers(registered.value(), deployed);
@@ -301,7 +346,7 @@ int run_list(Context& ctx, const WorkerState& state) {
 
 int run_toggle(Context& ctx, const WorkerState& state, const ToggleOptions& opts, bool enable) {
     auto creds = require_login(ctx);
-    if (!creds) return 1;
+    if (!creds) return ctx.interrupted() ? exit_code::kInterrupted : 1;
     auto engine_base = engine_url(ctx, state);
     if (!engine_base) return 1;
 
@@ -317,11 +362,13 @@ int run_toggle(Context& ctx, const WorkerState& state, const ToggleOptions& opts
 int run_rm(Context& ctx, const WorkerState& state) {
     const RmOptions& opts = state.rm;
     auto creds = require_login(ctx);
-    if (!creds) return 1;
+    if (!creds) return ctx.interrupted() ? exit_code::kInterrupted : 1;
     auto engine_base = engine_url(ctx, state);
     if (!engine_base) return 1;
     std::optional<std::string> cloud_base;
-    if (!opts.deregister) {
+    // With an OAuth login the Engine's org-scoped deletion is the whole job,
+    // as the Python CLI 1.15's `server delete` does it.
+    if (!opts.deregister && !creds->is_oauth()) {
         cloud_base = cloud_url(ctx, opts.cloud);
         if (!cloud_base) return 1;
     }
@@ -373,18 +420,58 @@ std::string trim_each_line(std::string_view text) {
     }
 }
 
+// One event of the Engine's deployment log stream as the Python CLI 1.15
+// prints it: `{"Timestamp": "<RFC 3339 UTC>", "Line": "..."}` becomes
+// `[YYYY-MM-DD HH:MM:SS ZONE] line` in local time; a timestamp it cannot read
+// is shown as sent, and a payload that is not such an object as it is.
+std::string deployment_log_line(const std::string& data) {
+    rapidjson::Document doc;
+    doc.Parse<rapidjson::kParseIterativeFlag>(data.c_str(), data.size());
+    if (doc.HasParseError() || !doc.IsObject()) return data;
+    auto line = doc.FindMember("Line");
+    auto stamp = doc.FindMember("Timestamp");
+    std::string text = line != doc.MemberEnd() && line->value.IsString()
+                           ? std::string(line->value.GetString(), line->value.GetStringLength())
+                           : std::string();
+    std::string when = stamp != doc.MemberEnd() && stamp->value.IsString()
+                           ? std::string(stamp->value.GetString(), stamp->value.GetStringLength())
+                           : std::string();
+    if (auto ms = parse_rfc3339(when)) {
+        std::time_t secs = static_cast<std::time_t>(*ms / 1000 - (*ms % 1000 < 0 ? 1 : 0));
+        std::tm local{};
+        char buf[64];
+        if (::localtime_r(&secs, &local) && std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %Z", &local) > 0)
+            when = buf;
+    }
+    return "[" + when + "] " + text;
+}
+
+// `{engine}/v1/orgs/{org}/projects/{project}/deployments/{id}/logs/stream`
+// with the Python CLI's `start_time_utc`/`end_time_utc` (both "now" when
+// following from 0s, as its `server logs -f` sends them).
+std::string engine_logs_url(const std::string& engine, const Credentials& creds, const std::string& worker_id,
+                            std::int64_t now_ms) {
+    const std::string now = rfc3339_ms(now_ms);
+    return fmt::format("{}/v1/orgs/{}/projects/{}/deployments/{}/logs/stream?start_time_utc={}&end_time_utc={}",
+                       engine, percent_encode(creds.oauth->context->org_id),
+                       percent_encode(creds.oauth->context->project_id), percent_encode(worker_id),
+                       percent_encode(now), percent_encode(now));
+}
+
 int run_logs(Context& ctx, const WorkerState& state) {
     const LogsOptions& opts = state.logs;
     auto creds = require_login(ctx);
-    if (!creds) return 1;
-    auto cloud_base = cloud_url(ctx, opts.cloud);
-    if (!cloud_base) return 1;
+    if (!creds) return ctx.interrupted() ? exit_code::kInterrupted : 1;
+    // An OAuth login streams from the Engine's org-scoped deployment logs
+    // (with `Bearer`, as the Python CLI 1.15 does); a key from the Cloud.
+    std::optional<std::string> base = creds->is_oauth() ? engine_url(ctx, state) : cloud_url(ctx, opts.cloud);
+    if (!base) return 1;
 
     auto transport = ctx.runtime().make_transport();
-    worker_api::CloudClient cloud(*transport, client_config(ctx, state, *cloud_base, *creds));
+    worker_api::CloudClient cloud(*transport, client_config(ctx, state, *base, *creds));
     std::optional<std::string> error_event;
     bool output_closed = false;
-    auto streamed = cloud.stream_logs(opts.worker_id, [&](const worker_api::SseEvent& event) {
+    auto on_event = [&](const worker_api::SseEvent& event) {
         if (event.type == "error") {
             error_event = event.data;
             return false;
@@ -392,12 +479,18 @@ int run_logs(Context& ctx, const WorkerState& state) {
         if (!event.has_data) return true;
         if (event.data == "[DONE]") return false;
         // Flushed per event: the user watches these as they happen.
-        ctx.out() << terminal_safe_lines(trim_each_line(event.data)) << '\n' << std::flush;
+        const std::string shown = creds->is_oauth() ? deployment_log_line(event.data) : trim_each_line(event.data);
+        ctx.out() << terminal_safe_lines(shown) << '\n' << std::flush;
         // `arcade worker logs | head`: SIGPIPE is ignored, so a closed
         // stdout shows up as a failed stream and must end the command.
         output_closed = !ctx.out();
         return !output_closed;
-    });
+    };
+    auto streamed = creds->is_oauth()
+                        ? cloud.stream_logs_from(engine_logs_url(*base, *creds, opts.worker_id,
+                                                                 ctx.runtime().clock.now_ms()),
+                                                 on_event)
+                        : cloud.stream_logs(opts.worker_id, on_event);
 
     if (!streamed) {
         return report(ctx, fmt::format("Could not stream logs for worker '{}'", terminal_safe(opts.worker_id)),

@@ -19,7 +19,14 @@ struct Timeouts {
 
 struct ClientConfig {
     std::string base_url;  // scheme://host[:port][/prefix], no trailing slash
+    // The raw `Authorization` value for the Engine (an API key, or an OAuth
+    // access token: the Python CLI's arcadepy sends either as is); the Cloud
+    // and the Engine's log stream get `Bearer <it>`.
     std::string api_key;
+    // Between `/v1` and the resource in every Engine path: empty for a key,
+    // `/orgs/{org_id}/projects/{project_id}` (ids percent-encoded) for an
+    // OAuth login, as the Python CLI 1.15 rewrites its paths.
+    std::string engine_scope;
     Timeouts timeouts;
     // Items asked for per page; servers may return fewer.
     int page_size = 100;

@@ -60,9 +60,12 @@ ApiResult<Done> CloudClient::delete_deployment(std::string_view worker_id) {
 }
 
 ApiResult<StreamEnd> CloudClient::stream_logs(std::string_view worker_id, const EventHandler& on_event) {
-    detail::Call call{kService, "GET",
-                      fmt::format("{}/api/v1/workers/logs/{}", config_.base_url,
-                                  percent_encode(worker_id))};
+    return stream_logs_from(fmt::format("{}/api/v1/workers/logs/{}", config_.base_url, percent_encode(worker_id)),
+                            on_event);
+}
+
+ApiResult<StreamEnd> CloudClient::stream_logs_from(const std::string& url, const EventHandler& on_event) {
+    detail::Call call{kService, "GET", url};
     http::Request req = detail::make_request(config_, call, bearer());
     req.headers = {{"Authorization", bearer()}, {"Accept", "text/event-stream"}, {"Cache-Control", "no-cache"}};
     req.timeout = std::chrono::milliseconds{0};

@@ -56,6 +56,10 @@ public:
     // limit; cancellation through ClientConfig::cancel (ErrorKind::cancelled).
     // A non-2xx status is an ApiError with the server's message.
     ApiResult<StreamEnd> stream_logs(std::string_view worker_id, const EventHandler& on_event);
+    // The same stream from a full URL: an OAuth login's Engine deployment
+    // logs (`/v1/orgs/{org}/projects/{project}/deployments/{id}/logs/stream`,
+    // which also takes `Bearer <access token>`).
+    ApiResult<StreamEnd> stream_logs_from(const std::string& url, const EventHandler& on_event);
 
     const std::string& base_url() const { return config_.base_url; }
 

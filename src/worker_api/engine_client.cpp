@@ -73,7 +73,7 @@ EngineClient::EngineClient(http::Transport& transport, ClientConfig config)
 
 ApiResult<std::vector<EngineWorker>> EngineClient::list_workers() {
     std::vector<EngineWorker> workers;
-    auto walked = for_each_item(transport_, config_, "/v1/workers", [&](const rapidjson::Value& item) {
+    auto walked = for_each_item(transport_, config_, "/v1" + config_.engine_scope + "/workers", [&](const rapidjson::Value& item) {
         auto id = detail::string_member(item, "id");
         if (!id || id->empty()) return;  // the Python CLI skipped these too
         EngineWorker w;
@@ -91,7 +91,7 @@ ApiResult<std::vector<EngineWorker>> EngineClient::list_workers() {
 
 ApiResult<std::vector<std::string>> EngineClient::list_toolkits(std::string_view worker_id) {
     std::vector<std::string> toolkits;
-    std::string path = fmt::format("/v1/workers/{}/tools", percent_encode(worker_id));
+    std::string path = fmt::format("/v1{}/workers/{}/tools", config_.engine_scope, percent_encode(worker_id));
     auto walked = for_each_item(transport_, config_, path, [&](const rapidjson::Value& item) {
         std::string name = nested_string(item, "toolkit", "name");
         if (name.empty()) return;
@@ -103,7 +103,7 @@ ApiResult<std::vector<std::string>> EngineClient::list_toolkits(std::string_view
 
 ApiResult<Done> EngineClient::set_enabled(std::string_view worker_id, bool enabled) {
     detail::Call call{kService, "PATCH",
-                      fmt::format("{}/v1/workers/{}", config_.base_url, percent_encode(worker_id))};
+                      fmt::format("{}/v1{}/workers/{}", config_.base_url, config_.engine_scope, percent_encode(worker_id))};
     http::Request req = detail::make_request(config_, call, config_.api_key);
     req.headers.emplace_back("Content-Type", "application/json");
     req.body = enabled ? R"({"enabled":true})" : R"({"enabled":false})";
@@ -115,7 +115,7 @@ ApiResult<Done> EngineClient::set_enabled(std::string_view worker_id, bool enabl
 
 ApiResult<Done> EngineClient::remove_worker(std::string_view worker_id) {
     detail::Call call{kService, "DELETE",
-                      fmt::format("{}/v1/workers/{}", config_.base_url, percent_encode(worker_id))};
+                      fmt::format("{}/v1{}/workers/{}", config_.base_url, config_.engine_scope, percent_encode(worker_id))};
     auto sent = detail::send(transport_, call, detail::make_request(config_, call, config_.api_key));
     if (!sent) return sent.error();
     return Done{};

@@ -134,7 +134,7 @@ bool Machine::browser_was_opened() const { return std::filesystem::exists(browse
 
 LoginRun Machine::login(const std::vector<std::string>& extra_args) {
     ReservedPort port(true);
-    std::vector<std::string> args = {"login", "--port", std::to_string(port.port()), "--timeout", "20"};
+    std::vector<std::string> args = {"login", "--callback-port", std::to_string(port.port()), "--timeout", "20"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     LoginRun run;
     auto proc = start_arcade(args);

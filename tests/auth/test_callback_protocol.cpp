@@ -2,11 +2,16 @@
 // and how it judges what comes back (untrusted input from the network).
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <optional>
 #include <set>
+#include <thread>
 #include <string>
 
+#include "auth_harness.h"
 #include "cli/login_callback.h"
 #include "core/terminal_text.h"
+#include "support/reserved_port.h"
 
 namespace auth = arcade::cli::auth;
 using Outcome = auth::CallbackVerdict::Outcome;
@@ -24,9 +29,11 @@ TEST_CASE("constant_time_equal compares exactly, whatever the lengths", "[auth]"
 }
 
 TEST_CASE("the login URL carries the encoded callback and the state", "[auth]") {
-    CHECK(auth::callback_uri("localhost", 9905) == "http://localhost:9905/callback");
-    CHECK(auth::login_url("https://cloud.arcade.dev", "http://localhost:9905/callback", "abc-_") ==
-          "https://cloud.arcade.dev/api/v1/auth/cli_login?callback_uri=http%3A%2F%2Flocalhost%3A9905%2Fcallback"
+    // RFC 8252 §7.3: the redirect names the loopback literal the server
+    // listens on, never `localhost` (issue 13, finding 1).
+    CHECK(auth::callback_uri(9905) == "http://127.0.0.1:9905/callback");
+    CHECK(auth::login_url("https://cloud.arcade.dev", auth::callback_uri(9905), "abc-_") ==
+          "https://cloud.arcade.dev/api/v1/auth/cli_login?callback_uri=http%3A%2F%2F127.0.0.1%3A9905%2Fcallback"
           "&state=abc-_");
 }
 
@@ -111,6 +118,66 @@ TEST_CASE("judge_callback accepts only the expected state with both fields", "[a
         auto r = auth::parse_request_line("GET /callback?state=&api_key=k&email=e HTTP/1.1");
         REQUIRE(r);
         CHECK(auth::judge_callback(*r, "").outcome == Outcome::wrong_state);
+    }
+}
+
+TEST_CASE("judge_callback in the OAuth flow: a code, an error, or nothing", "[auth]") {
+    const std::string state = "st-123";
+    auto judge = [&](const std::string& query) {
+        auto r = auth::parse_request_line("GET /callback?" + query + " HTTP/1.1");
+        REQUIRE(r);
+        return auth::judge_callback(*r, state, auth::Flow::oauth);
+    };
+    auto ok = judge("code=c%2F1&state=st-123");
+    CHECK(ok.outcome == Outcome::ok);
+    CHECK(ok.code == "c/1");
+    auto denied = judge("error=access_denied&error_description=User+said+no&state=st-123");
+    CHECK(denied.outcome == Outcome::denied);
+    CHECK(denied.error == "User said no");
+    CHECK(judge("error=access_denied&state=st-123").error == "access_denied");
+    auto missing = judge("state=st-123");
+    CHECK(missing.outcome == Outcome::missing_fields);
+    CHECK(missing.missing == "code");
+    // The state is judged first, for errors too: nobody else can end the login.
+    CHECK(judge("code=c&state=other").outcome == Outcome::wrong_state);
+    CHECK(judge("error=access_denied").outcome == Outcome::wrong_state);
+}
+
+TEST_CASE("the callback server answers a wrong or missing state 400 and keeps waiting", "[auth]") {
+    // Issue 13, finding 11: the old server ended the login on the first
+    // request to /callback, so anyone on the machine could abort it.
+    for (auto flow : {auth::Flow::api_key, auth::Flow::oauth}) {
+        int error = 0;
+        arcade::testing::ReservedPort reserved(true);
+        const int port = reserved.port();
+        auto server = auth::CallbackServer::bind_loopback(port, error);
+        REQUIRE(server);
+        const std::string base = "http://127.0.0.1:" + std::to_string(port) + "/callback?";
+        const std::string good = flow == auth::Flow::oauth ? "code=c1&state=right" : "api_key=k&email=e%40x&state=right";
+        std::atomic<bool> interrupted{false};
+        arcade::testing::Page wrong, none, right;
+        std::thread browser([&] {
+            wrong = arcade::testing::http_get(base + "code=evil&api_key=evil&email=e&state=wrong");
+            none = arcade::testing::http_get(base + "code=evil&api_key=evil&email=e");
+            right = arcade::testing::http_get(base + good);
+        });
+        int accepted = 0;
+        auto got = server->wait("right", std::chrono::steady_clock::now() + std::chrono::seconds(10), interrupted,
+                                [&](auth::CallbackVerdict&) {
+                                    ++accepted;
+                                    return std::pair(200, auth::html_page("ok", "ok"));
+                                },
+                                flow);
+        browser.join();
+        CHECK(wrong.status == 400);
+        CHECK(none.status == 400);
+        CHECK(right.status == 200);
+        CHECK(accepted == 1);
+        CHECK(got.status == auth::CallbackWait::Status::judged);
+        CHECK(got.verdict.outcome == Outcome::ok);
+        CHECK(got.ignored == 2);
+        if (flow == auth::Flow::oauth) CHECK(got.verdict.code == "c1");
+        else CHECK(got.verdict.credentials.api_key == "k");
     }
 }
 

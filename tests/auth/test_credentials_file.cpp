@@ -94,7 +94,7 @@ TEST_CASE("an unusable credentials file means not logged in, anonymous telemetry
 
     // login is not fooled into "already logged in"; it waits for a browser.
     arcade::testing::ReservedPort port(true);
-    auto login = m.arcade({"login", "--port", std::to_string(port.port()), "--timeout", "1"});
+    auto login = m.arcade({"login", "--callback-port", std::to_string(port.port()), "--timeout", "1"});
     CHECK(login.exit_code == 1);
     CHECK(login.err.find("timed out") != std::string::npos);
 

@@ -99,10 +99,10 @@ TEST_CASE("login turns the browser's callback into credentials.yaml and a greeti
     Machine& m = *w.machine;
     ReservedPort reserved(true);
     const int port = reserved.port();
-    auto proc = m.start_arcade({"login", "--port", std::to_string(port), "--timeout", "20"});
+    auto proc = m.start_arcade({"login", "--callback-port", std::to_string(port), "--timeout", "20"});
     auto url = m.wait_for_browser_url();
     REQUIRE(url);
-    const std::string prefix = w.cloud.url() + "/api/v1/auth/cli_login?callback_uri=http%3A%2F%2Flocalhost%3A" +
+    const std::string prefix = w.cloud.url() + "/api/v1/auth/cli_login?callback_uri=http%3A%2F%2F127.0.0.1%3A" +
                                std::to_string(port) + "%2Fcallback&state=";
     REQUIRE(url->rfind(prefix, 0) == 0);
     const std::string state = url->substr(prefix.size());
@@ -127,7 +127,8 @@ TEST_CASE("login turns the browser's callback into credentials.yaml and a greeti
 
     auto requests = w.cloud.login_requests();
     REQUIRE(requests.size() == 1);
-    CHECK(requests[0]["callback_uri"] == "http://localhost:" + std::to_string(port) + "/callback");
+    // RFC 8252: the address the server listens on, not `localhost` (issue 13, finding 1).
+    CHECK(requests[0]["callback_uri"] == "http://127.0.0.1:" + std::to_string(port) + "/callback");
     CHECK(requests[0]["state"] == state);
 
     auto creds = arcade::load_credentials(m.credentials_path());
@@ -142,16 +143,32 @@ TEST_CASE("login turns the browser's callback into credentials.yaml and a greeti
     CHECK(http_get("http://127.0.0.1:" + std::to_string(port) + "/callback", 1s).status == 0);
 }
 
-TEST_CASE("login --callback-host and --host change the URLs the browser is sent to", "[auth]") {
+TEST_CASE("login -h/--host and -p/--port name the Cloud, as in the original", "[auth]") {
     World w;
     Machine& m = *w.machine;
     m.env["ARCADE_CLOUD_URL"] = "http://127.0.0.1:9";  // --host must win over the environment
-    auto run = m.login({"--callback-host", "127.0.0.1", "--host", w.cloud.url()});
-    INFO("stderr: " << run.result.err);
-    CHECK(run.login_url.rfind(w.cloud.url() + "/api/v1/auth/cli_login?callback_uri=http%3A%2F%2F127.0.0.1%3A", 0) == 0);
-    CHECK(run.callback_page.status == 200);
-    CHECK(run.result.exit_code == 0);
-    CHECK(arcade::load_credentials(m.credentials_path()));
+    SECTION("--host with a URL") {
+        auto run = m.login({"--host", w.cloud.url()});
+        INFO("stderr: " << run.result.err);
+        CHECK(run.login_url.rfind(w.cloud.url() + "/api/v1/auth/cli_login?callback_uri=http%3A%2F%2F127.0.0.1%3A", 0) ==
+              0);
+        CHECK(run.callback_page.status == 200);
+        CHECK(run.result.exit_code == 0);
+        CHECK(arcade::load_credentials(m.credentials_path()));
+    }
+    SECTION("-h localhost -p PORT means http://localhost:PORT") {
+        auto run = m.login({"-h", "localhost", "-p", std::to_string(w.cloud.port()), "-d"});
+        INFO("stderr: " << run.result.err);
+        CHECK(run.login_url.rfind("http://localhost:" + std::to_string(w.cloud.port()) + "/api/v1/auth/cli_login?", 0) ==
+              0);
+        CHECK(run.result.exit_code == 0);
+    }
+    SECTION("--help is still there") {
+        auto r = m.arcade({"login", "--help"});
+        CHECK(r.exit_code == 0);
+        CHECK(contains(r.out, "--callback-port"));
+        CHECK(contains(r.out, "-h,--host"));
+    }
 }
 
 TEST_CASE("login shows the warning Arcade Cloud sends along", "[auth]") {
@@ -165,24 +182,39 @@ TEST_CASE("login shows the warning Arcade Cloud sends along", "[auth]") {
     CHECK(contains(run.callback_page.body, "This CLI version is old"));
 }
 
-TEST_CASE("login refuses a callback that does not carry this login's state", "[auth]") {
+TEST_CASE("login ignores a callback without this login's state and waits for the right one", "[auth]") {
+    // Issue 13, finding 11: a request that does not know the state (another
+    // local user, a stale tab) is answered 400 and cannot end or hijack the
+    // login; the old code failed the login on it.
     World w;
-    LoginAnswer answer;
-    answer.wrong_state = true;
-    w.cloud.set_login_answer(answer);
-    auto run = w.machine->login();
-    INFO("stdout: " << run.result.out << "\nstderr: " << run.result.err);
-    CHECK(run.result.exit_code == 1);
-    CHECK(contains(run.result.err, "state"));
-    CHECK_FALSE(contains(run.result.out, "Logged in"));
-    CHECK(run.callback_page.status == 400);
-    CHECK(contains(run.callback_page.body, "Login failed"));
-    CHECK_FALSE(std::filesystem::exists(w.machine->credentials_path()));
-    auto event = login_event(*w.machine);
+    Machine& m = *w.machine;
+    ReservedPort reserved(true);
+    const int port = reserved.port();
+    auto proc = m.start_arcade({"login", "--callback-port", std::to_string(port), "--timeout", "20"});
+    auto url = m.wait_for_browser_url();
+    REQUIRE(url);
+    const std::string callback = "http://127.0.0.1:" + std::to_string(port) + "/callback";
+    auto forged = http_get(callback + "?state=guess&api_key=arc_evil&email=evil%40example.com");
+    auto stateless = http_get(callback + "?api_key=arc_evil&email=evil%40example.com");
+    CHECK(forged.status == 400);
+    CHECK(stateless.status == 400);
+    CHECK(contains(forged.body, "ignored"));
+
+    auto cloud_page = http_get(*url);
+    REQUIRE(cloud_page.status == 302);
+    auto page = http_get(cloud_page.location);
+    auto r = proc->finish(20s);
+    INFO("stdout: " << r.out << "\nstderr: " << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(page.status == 200);
+    CHECK(contains(r.out, "Logged in as first@example.com."));
+    auto creds = arcade::load_credentials(m.credentials_path());
+    REQUIRE(creds);
+    CHECK(creds->api_key == kKey);
+    CHECK_FALSE(arcade::testing::file_contains(m.credentials_path(), "arc_evil"));
+    auto event = login_event(m);
     REQUIRE(event);
-    CHECK(event->event == "CLI execution failed");
-    CHECK(contains(event->properties, "state mismatch"));
-    CHECK_FALSE(event->needs_identity);
+    CHECK(event->event != "CLI execution failed");
 }
 
 TEST_CASE("login refuses a callback without the API key or the e-mail", "[auth]") {
@@ -212,7 +244,7 @@ TEST_CASE("login leaves credentials untouched when it fails", "[auth]") {
     std::filesystem::create_directories(m.config_dir());
     { std::ofstream(m.credentials_path()) << "cloud: [not, a, map]\n"; }
     LoginAnswer answer;
-    answer.wrong_state = true;
+    answer.omit_api_key = true;
     w.cloud.set_login_answer(answer);
     auto run = m.login();
     CHECK(run.result.exit_code == 1);
@@ -225,7 +257,7 @@ TEST_CASE("login when already logged in says so and does not start a login", "[a
     m.write_credentials(kKey, "someone@example.com");
     auto occupied = HeldSocket::listening();  // would make a real attempt fail
     const int port = occupied.port();
-    auto r = m.arcade({"login", "--port", std::to_string(port)});
+    auto r = m.arcade({"login", "--callback-port", std::to_string(port)});
     CHECK(r.exit_code == 0);
     CHECK(contains(r.out, "Already logged in as someone@example.com."));
     CHECK_FALSE(m.browser_was_opened());
@@ -237,9 +269,10 @@ TEST_CASE("login reports a callback port that is already in use", "[auth]") {
     Machine& m = *w.machine;
     auto occupied = HeldSocket::listening();
     const int port = occupied.port();
-    auto r = m.arcade({"login", "--port", std::to_string(port), "--timeout", "5"});
+    auto r = m.arcade({"login", "--callback-port", std::to_string(port), "--timeout", "5"});
     CHECK(r.exit_code == 1);
     CHECK(contains(r.err, "port " + std::to_string(port) + " on 127.0.0.1 is already in use"));
+    CHECK(contains(r.err, "--callback-port"));
     CHECK_FALSE(m.browser_was_opened());
     CHECK_FALSE(std::filesystem::exists(m.credentials_path()));
 }
@@ -249,7 +282,7 @@ TEST_CASE("login gives up after --timeout without an answer", "[auth]") {
     Machine& m = *w.machine;
     auto started = std::chrono::steady_clock::now();
     ReservedPort port(true);
-    auto r = m.arcade({"login", "--port", std::to_string(port.port()), "--timeout", "1"});
+    auto r = m.arcade({"login", "--callback-port", std::to_string(port.port()), "--timeout", "1"});
     auto took = std::chrono::steady_clock::now() - started;
     CHECK(r.exit_code == 1);
     CHECK(contains(r.err, "timed out after 1 s"));
@@ -262,7 +295,7 @@ TEST_CASE("Ctrl-C cancels a login that is waiting for the browser", "[auth]") {
     World w;
     Machine& m = *w.machine;
     ReservedPort port(true);
-    auto proc = m.start_arcade({"login", "--port", std::to_string(port.port()), "--timeout", "30"});
+    auto proc = m.start_arcade({"login", "--callback-port", std::to_string(port.port()), "--timeout", "30"});
     REQUIRE(m.wait_for_browser_url());
     auto started = std::chrono::steady_clock::now();
     proc->send_signal(SIGINT);

@@ -72,13 +72,13 @@ TEST_CASE("login through headless Chromium stores the credentials and links the 
 
     arcade::testing::ReservedPort reserved(true);
     const int port = reserved.port();
-    auto r = m.arcade({"login", "--port", std::to_string(port), "--timeout", "60"}, 90s);
+    auto r = m.arcade({"login", "--callback-port", std::to_string(port), "--timeout", "60"}, 90s);
     INFO("stdout: " << r.out << "\nstderr: " << r.err << "\nchromium log: "
                     << arcade::testing::slurp(dir / "chromium.log"));
     REQUIRE(r.exit_code == 0);
     CHECK(r.out.find("Logged in as first@example.com.") != std::string::npos);
     REQUIRE(cloud.login_requests().size() == 1);
-    CHECK(cloud.login_requests()[0]["callback_uri"] == "http://localhost:" + std::to_string(port) + "/callback");
+    CHECK(cloud.login_requests()[0]["callback_uri"] == "http://127.0.0.1:" + std::to_string(port) + "/callback");
 
     auto creds = arcade::load_credentials(m.credentials_path());
     REQUIRE(creds);

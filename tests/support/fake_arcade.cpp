@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/sha256.h"
 #include "support/loopback_listener.h"
 
 namespace arcade::testing {
@@ -156,6 +157,7 @@ struct FakeServer::Impl {
     std::vector<Injection> injections;
     std::chrono::milliseconds delay{0};
     std::optional<std::string> expected_auth;
+    std::function<bool(const FakeRequest&)> auth_check;
 
     void serve(FakeServer& owner, const httplib::Request& hreq, httplib::Response& hres) {
         RecordedRequest rec;
@@ -168,11 +170,13 @@ struct FakeServer::Impl {
         std::chrono::milliseconds wait{0};
         std::optional<Injection> injected;
         std::optional<std::string> expected;
+        std::function<bool(const FakeRequest&)> check;
         {
             std::lock_guard lock(state_mu);
             recorded.push_back(rec);
             wait = delay;
             expected = expected_auth;
+            check = auth_check;
             for (auto& inj : injections) {
                 if (inj.remaining == 0 || inj.method != rec.method || inj.path != rec.path) continue;
                 if (inj.remaining > 0) --inj.remaining;
@@ -200,7 +204,8 @@ struct FakeServer::Impl {
             return;
         }
         FakeRequest request{rec.method, rec.path, rec.params, rec.authorization, rec.body};
-        if (expected && rec.authorization != *expected && owner.needs_authorization(request)) {
+        const bool authorized = check ? check(request) : !expected || rec.authorization == *expected;
+        if (!authorized && owner.needs_authorization(request)) {
             hres.status = 401;
             hres.set_content(json_message("Invalid API key", "unauthorized"), "application/json");
             return;
@@ -298,6 +303,11 @@ void FakeServer::set_expected_authorization(std::string value) {
     impl_->expected_auth = std::move(value);
 }
 
+void FakeServer::set_authorization_check(std::function<bool(const FakeRequest&)> check) {
+    std::lock_guard lock(impl_->state_mu);
+    impl_->auth_check = std::move(check);
+}
+
 std::size_t FakeServer::stream_steps_sent() const {
     std::lock_guard lock(impl_->state_mu);
     return impl_->steps_sent;
@@ -355,9 +365,33 @@ void FakeEngine::set_claimed_total(std::optional<long long> total) {
     claimed_total_ = total;
 }
 
+void FakeEngine::set_scope(std::string org_id, std::string project_id) {
+    std::lock_guard lock(mu_);
+    scope_ = std::pair(std::move(org_id), std::move(project_id));
+}
+
+void FakeEngine::set_log_script(SseScript script) {
+    std::lock_guard lock(mu_);
+    script_ = std::move(script);
+}
+
 FakeReply FakeEngine::handle(const FakeRequest& req) {
     std::lock_guard lock(mu_);
     auto parts = segments(req.path);
+    if (scope_) {
+        // /v1/orgs/{org}/projects/{project}/<resource...>: the scope is
+        // checked and taken out, then routed as an unscoped path.
+        if (parts.size() < 6 || parts[0] != "v1" || parts[1] != "orgs" || parts[2] != scope_->first ||
+            parts[3] != "projects" || parts[4] != scope_->second)
+            return not_found("route");
+        parts.erase(parts.begin() + 1, parts.begin() + 5);
+        if (parts.size() == 5 && parts[1] == "deployments" && parts[3] == "logs" && parts[4] == "stream" &&
+            req.method == "GET") {
+            FakeReply reply;
+            reply.stream = script_;
+            return reply;
+        }
+    }
     if (parts.size() < 2 || parts[0] != "v1" || parts[1] != "workers") return not_found("route");
 
     // One page of `count` items starting at the requested offset.
@@ -463,10 +497,13 @@ void FakeCloud::set_log_script(SseScript script) {
 }
 
 bool FakeCloud::needs_authorization(const FakeRequest& req) const {
-    return req.path.rfind("/api/v1/auth/", 0) != 0;
+    return req.path.rfind("/api/v1/auth/", 0) != 0 && req.path.rfind("/oauth/", 0) != 0;
 }
 
 FakeReply FakeCloud::handle(const FakeRequest& req) {
+    if (req.path.rfind("/oauth/", 0) == 0 || req.path == "/api/v1/auth/cli_config" ||
+        req.path == "/api/v1/auth/whoami")
+        return oauth(req);
     if (req.method == "GET" && req.path == "/api/v1/auth/validate") return validate(req);
     if (req.method == "GET" && req.path == "/api/v1/auth/cli_login") return cli_login(req);
     std::lock_guard lock(mu_);
@@ -600,6 +637,237 @@ std::vector<std::string> FakeCloud::validate_authorizations() const {
 void FakeCloud::set_login_answer(LoginAnswer answer) {
     std::lock_guard lock(mu_);
     login_answer_ = std::move(answer);
+}
+
+// ---------------------------------------------------------------------------
+// FakeCloud's OAuth (the Coordinator as the Python CLI 1.15 meets it)
+
+namespace {
+
+std::string b64url(const arcade::Sha256Digest& d) {
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (auto b : d) {
+        acc = (acc << 8) | b;
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out += kAlphabet[(acc >> bits) & 0x3F];
+        }
+    }
+    if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 0x3F];
+    return out;
+}
+
+// application/x-www-form-urlencoded, as the token endpoint reads it.
+std::map<std::string, std::string> form_fields(const std::string& body) {
+    auto decode = [](std::string_view t) {
+        std::string out;
+        for (std::size_t i = 0; i < t.size(); ++i) {
+            if (t[i] == '+') out += ' ';
+            else if (t[i] == '%' && i + 2 < t.size() && std::isxdigit(static_cast<unsigned char>(t[i + 1])) &&
+                     std::isxdigit(static_cast<unsigned char>(t[i + 2]))) {
+                out += static_cast<char>(std::stoi(std::string(t.substr(i + 1, 2)), nullptr, 16));
+                i += 2;
+            } else out += t[i];
+        }
+        return out;
+    };
+    std::map<std::string, std::string> out;
+    std::string_view rest = body;
+    while (!rest.empty()) {
+        auto amp = rest.find('&');
+        std::string_view pair = rest.substr(0, amp);
+        rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+        auto eq = pair.find('=');
+        out.emplace(decode(pair.substr(0, eq)), eq == std::string_view::npos ? "" : decode(pair.substr(eq + 1)));
+    }
+    return out;
+}
+
+FakeReply oauth_error(int status, const std::string& error) {
+    return json_reply(status, R"({"error":")" + error + R"("})");
+}
+
+}  // namespace
+
+void FakeCloud::enable_oauth(OAuthAccount account, long long expires_in) {
+    std::lock_guard lock(mu_);
+    oauth_account_ = std::move(account);
+    expires_in_ = expires_in;
+}
+
+void FakeCloud::set_oauth_denied(bool denied) {
+    std::lock_guard lock(mu_);
+    oauth_denied_ = denied;
+}
+
+void FakeCloud::set_refresh_omits_refresh_token(bool omit) {
+    std::lock_guard lock(mu_);
+    refresh_omits_refresh_ = omit;
+}
+
+std::string FakeCloud::new_token(const char* kind) {
+    // Distinctive, so a leak check can grep for it; unique per server.
+    std::string token = std::string(kind) + "_" + std::to_string(port()) + "_" + std::to_string(++serial_) +
+                        "_S3cr3tT0k3nV4lu3";
+    issued_.push_back(token);
+    return token;
+}
+
+std::string FakeCloud::issue_code(const std::string& challenge, const std::string& redirect_uri) {
+    std::lock_guard lock(mu_);
+    std::string code = "code_" + std::to_string(++serial_) + "_" + std::to_string(port());
+    codes_[code] = IssuedCode{challenge, redirect_uri, false};
+    return code;
+}
+
+void FakeCloud::add_tokens(const std::string& access_token, const std::string& refresh_token) {
+    std::lock_guard lock(mu_);
+    access_tokens_.push_back(access_token);
+    refresh_tokens_.push_back(refresh_token);
+}
+
+bool FakeCloud::is_access_token(const std::string& token) const {
+    std::lock_guard lock(mu_);
+    return std::find(access_tokens_.begin(), access_tokens_.end(), token) != access_tokens_.end();
+}
+
+std::vector<std::string> FakeCloud::issued_tokens() const {
+    std::lock_guard lock(mu_);
+    return issued_;
+}
+
+std::vector<std::map<std::string, std::string>> FakeCloud::token_requests() const {
+    std::vector<std::map<std::string, std::string>> out;
+    for (const auto& r : requests_to("POST", "/oauth/token")) out.push_back(form_fields(r.body));
+    return out;
+}
+
+FakeReply FakeCloud::oauth(const FakeRequest& req) {
+    std::lock_guard lock(mu_);
+    if (!oauth_account_) return not_found("route");  // a first-generation Cloud
+    const OAuthAccount& account = *oauth_account_;
+    auto param_of = [&](const std::map<std::string, std::string>& m, const char* name) {
+        auto it = m.find(name);
+        return it == m.end() ? std::string() : it->second;
+    };
+
+    if (req.method == "GET" && req.path == "/api/v1/auth/cli_config") {
+        return json_reply(200, R"({"client_id":")" + std::string(kTestClientId) +
+                                   R"(","authorization_endpoint":")" + url() +
+                                   R"(/oauth/authorize","token_endpoint":")" + url() + R"(/oauth/token"})");
+    }
+
+    if (req.method == "GET" && req.path == "/oauth/authorize") {
+        const std::string redirect = param_of(req.params, "redirect_uri");
+        FakeReply reply;
+        reply.content_type = "text/plain";
+        if (param_of(req.params, "response_type") != "code" || param_of(req.params, "client_id") != kTestClientId ||
+            param_of(req.params, "code_challenge_method") != "S256" || param_of(req.params, "code_challenge").empty() ||
+            redirect.rfind("http://127.0.0.1:", 0) != 0) {
+            reply.status = 400;
+            reply.body = "bad authorization request";
+            return reply;
+        }
+        std::string location = redirect + "?";
+        if (oauth_denied_) {
+            location += "error=access_denied&error_description=" + query_encode("The user said no");
+        } else {
+            std::string code = "code_" + std::to_string(++serial_) + "_" + std::to_string(port());
+            codes_[code] = IssuedCode{param_of(req.params, "code_challenge"), redirect, false};
+            location += "code=" + query_encode(code);
+        }
+        location += "&state=" + query_encode(param_of(req.params, "state"));
+        reply.status = 302;
+        reply.headers.emplace_back("Location", location);
+        reply.body = "Redirecting to the Arcade CLI…";
+        return reply;
+    }
+
+    if (req.method == "POST" && req.path == "/oauth/token") {
+        auto form = form_fields(req.body);
+        if (param_of(form, "client_id") != kTestClientId) return oauth_error(401, "invalid_client");
+        std::string refresh;
+        const std::string grant = param_of(form, "grant_type");
+        if (grant == "authorization_code") {
+            auto it = codes_.find(param_of(form, "code"));
+            // RFC 6749 §4.1.3 and RFC 7636 §4.6: a code once, from the same
+            // redirect URI, with the verifier its challenge was made from.
+            if (it == codes_.end() || it->second.used) return oauth_error(400, "invalid_grant");
+            it->second.used = true;
+            if (param_of(form, "redirect_uri") != it->second.redirect_uri) return oauth_error(400, "invalid_grant");
+            if (b64url(arcade::sha256(param_of(form, "code_verifier"))) != it->second.challenge)
+                return oauth_error(400, "invalid_grant");
+            refresh = new_token("rt");
+            refresh_tokens_.push_back(refresh);
+        } else if (grant == "refresh_token") {
+            const std::string old = param_of(form, "refresh_token");
+            if (std::find(refresh_tokens_.begin(), refresh_tokens_.end(), old) == refresh_tokens_.end())
+                return oauth_error(400, "invalid_grant");
+            if (!refresh_omits_refresh_) {
+                refresh = new_token("rt");
+                refresh_tokens_.push_back(refresh);
+            }
+        } else {
+            return oauth_error(400, "unsupported_grant_type");
+        }
+        std::string access = new_token("at");
+        access_tokens_.push_back(access);
+        std::string body = R"({"access_token":")" + access + R"(","token_type":"Bearer","expires_in":)" +
+                           std::to_string(expires_in_);
+        if (!refresh.empty()) body += R"(,"refresh_token":")" + refresh + R"(")";
+        body += "}";
+        return json_reply(200, body);
+    }
+
+    if (req.method == "GET" && req.path == "/api/v1/auth/whoami") {
+        const std::string prefix = "Bearer ";
+        std::string token = req.authorization.rfind(prefix, 0) == 0 ? req.authorization.substr(prefix.size()) : "";
+        if (std::find(access_tokens_.begin(), access_tokens_.end(), token) == access_tokens_.end())
+            return json_reply(401, json_message("Invalid access token", "unauthorized"));
+        rapidjson::StringBuffer buf;
+        Writer w(buf);
+        w.StartObject();
+        w.Key("data");
+        w.StartObject();
+        w.Key("account_id");
+        w.String(account.account_id.c_str());
+        w.Key("email");
+        w.String(account.email.c_str());
+        w.Key("organizations");
+        w.StartArray();
+        for (const auto& o : account.orgs) {
+            w.StartObject();
+            w.Key(o.organization_id_key ? "organization_id" : "org_id");
+            w.String(o.id.c_str());
+            w.Key("name");
+            w.String(o.name.c_str());
+            w.Key("is_default");
+            w.Bool(o.is_default);
+            w.EndObject();
+        }
+        w.EndArray();
+        w.Key("projects");
+        w.StartArray();
+        for (const auto& p : account.projects) {
+            w.StartObject();
+            w.Key("project_id");
+            w.String(p.id.c_str());
+            w.Key("name");
+            w.String(p.name.c_str());
+            w.Key("is_default");
+            w.Bool(p.is_default);
+            w.EndObject();
+        }
+        w.EndArray();
+        w.EndObject();
+        w.EndObject();
+        return json_reply(200, buf.GetString());
+    }
+    return not_found("route");
 }
 
 std::vector<std::map<std::string, std::string>> FakeCloud::login_requests() const {

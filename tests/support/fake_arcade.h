@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -96,6 +97,9 @@ public:
     // Requests with any other Authorization header get 401 (except on the
     // routes a service answers without it: see needs_authorization).
     void set_expected_authorization(std::string value);
+    // Instead of one expected value: requests (outside the open routes) are
+    // served when `check` says yes, else 401. Empty function: back to the value.
+    void set_authorization_check(std::function<bool(const FakeRequest&)> check);
 
     // How many steps of SSE scripts this server has written so far.
     std::size_t stream_steps_sent() const;
@@ -140,11 +144,20 @@ struct FakeEngineWorker {
 };
 
 // GET/PATCH/DELETE /v1/workers..., GET /v1/workers/{id}/tools. Expects
-// `Authorization: <key>` (the raw key).
+// `Authorization: <key>` (the raw key). With set_scope, the same routes live
+// under /v1/orgs/{org}/projects/{project}/ only (an OAuth login's paths, as
+// the Python CLI 1.15 rewrites them), plus
+// GET /v1/orgs/{org}/projects/{project}/deployments/{id}/logs/stream (the SSE
+// script).
 class FakeEngine final : public FakeServer {
 public:
     explicit FakeEngine(std::string api_key = kTestApiKey);
     ~FakeEngine() override;
+
+    // Serves only org/project-scoped paths from now on.
+    void set_scope(std::string org_id, std::string project_id);
+    // What the scoped deployment log stream sends.
+    void set_log_script(SseScript script);
 
     void set_workers(std::vector<FakeEngineWorker> workers);
     std::vector<FakeEngineWorker> workers() const;
@@ -159,6 +172,8 @@ private:
     FakeReply handle(const FakeRequest& req) override;
 
     std::vector<FakeEngineWorker> workers_;
+    std::optional<std::pair<std::string, std::string>> scope_;
+    SseScript script_;
     int page_size_ = 0;
     bool ignore_offset_ = false;
     bool echo_offset_ = true;
@@ -181,7 +196,35 @@ struct LoginAnswer {
     bool omit_email = false;
 };
 
-// Arcade Cloud.
+// The account a fake OAuth login belongs to (what whoami answers).
+struct FakeOrg {
+    std::string id;
+    std::string name;
+    bool is_default = false;
+    bool organization_id_key = false;  // spell the id `organization_id`, as some Coordinators do
+};
+struct FakeProject {
+    std::string id;
+    std::string name;
+    bool is_default = false;
+};
+struct OAuthAccount {
+    std::string account_id = "acct-oauth-7f3c";
+    std::string email = "oauth.user@example.com";
+    std::vector<FakeOrg> orgs = {{"org-other", "Other Org", false, false}, {"org-7", "Org Seven", true, true}};
+    std::vector<FakeProject> projects = {{"proj-9", "Project Nine", false}};
+};
+
+inline constexpr const char* kTestClientId = "arcade-cli-test-client";
+
+// Arcade Cloud (the Coordinator).
+// OAuth, off until enable_oauth (then cli_config answers 404, as a
+// first-generation Cloud does): GET /api/v1/auth/cli_config, GET
+// /oauth/authorize (consent simulated: a 302 to the redirect URI with a code
+// bound to the PKCE challenge, or with `error`), POST /oauth/token
+// (authorization_code with the verifier checked against the challenge, each
+// code once; refresh_token), GET /api/v1/auth/whoami (Bearer access token).
+// Written from the Python CLI 1.15's behaviour (authn.py, auth_tokens.py).
 // Workers: GET /api/v1/workers, DELETE /api/v1/workers/{id}, GET
 // /api/v1/workers/logs/{id} (the SSE script); they expect
 // `Authorization: Bearer <key>`.
@@ -219,11 +262,46 @@ public:
     // The query parameters of each cli_login request, in arrival order.
     std::vector<std::map<std::string, std::string>> login_requests() const;
 
+    // Serves today's OAuth login for `account`; tokens live `expires_in` s.
+    void enable_oauth(OAuthAccount account = {}, long long expires_in = 3600);
+    // The authorize page answers `error=access_denied` instead of a code.
+    void set_oauth_denied(bool denied);
+    // Refresh answers leave out `refresh_token` (the client keeps its own).
+    void set_refresh_omits_refresh_token(bool omit);
+    // A code issued to someone who consented with their own `challenge`
+    // (another party's login: the CSRF case).
+    std::string issue_code(const std::string& challenge, const std::string& redirect_uri);
+    // Makes `access_token`/`refresh_token` known, as if issued earlier (a
+    // file the Python CLI wrote).
+    void add_tokens(const std::string& access_token, const std::string& refresh_token);
+    bool is_access_token(const std::string& token) const;
+    // Every access and refresh token issued so far, oldest first.
+    std::vector<std::string> issued_tokens() const;
+    // The form fields of each POST /oauth/token, in arrival order.
+    std::vector<std::map<std::string, std::string>> token_requests() const;
+
 private:
     FakeReply handle(const FakeRequest& req) override;
     bool needs_authorization(const FakeRequest& req) const override;
     FakeReply validate(const FakeRequest& req);
     FakeReply cli_login(const FakeRequest& req);
+    FakeReply oauth(const FakeRequest& req);
+    std::string new_token(const char* kind);
+
+    struct IssuedCode {
+        std::string challenge;
+        std::string redirect_uri;
+        bool used = false;
+    };
+    std::optional<OAuthAccount> oauth_account_;
+    long long expires_in_ = 3600;
+    bool oauth_denied_ = false;
+    bool refresh_omits_refresh_ = false;
+    int serial_ = 0;
+    std::map<std::string, IssuedCode> codes_;
+    std::vector<std::string> access_tokens_;
+    std::vector<std::string> refresh_tokens_;
+    std::vector<std::string> issued_;
 
     std::vector<FakeCloudWorker> workers_;
     int page_size_ = 0;

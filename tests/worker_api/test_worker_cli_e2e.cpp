@@ -344,9 +344,10 @@ TEST_CASE("e2e: login and worker reach a local Arcade Cloud on the same port", "
         FakeEngine probe;  // a free port: bound, then released
         callback_port = probe.port();
     }
-    auto login = arcade.run({"login", "--port", std::to_string(callback_port), "--timeout", "1"});
+    auto login = arcade.run({"login", "--callback-port", std::to_string(callback_port), "--timeout", "1"});
     CHECK(login.exit_code == 1);
-    CHECK(login.out.find("  " + cloud + "/api/v1/auth/cli_login?") != std::string::npos);
+    // Discovery (cli_config) is the first thing login asks that Cloud.
+    CHECK(login.err.find("could not connect to Arcade at " + cloud + ".") != std::string::npos);
 }
 
 TEST_CASE("e2e: rm -d of a worker the Engine does not know says so and succeeds", "[worker_api]") {
