@@ -63,6 +63,12 @@ private:
     bool committed_ = false;
 };
 
+// What one lstat(2) says about the file at `path`, as text that changes
+// whenever the file is replaced or rewritten: device, inode, size, mtime and
+// ctime (nanoseconds). "none" when nothing is there. The cheap per-command
+// check of files other programs share with us (SPEC §4). Never throws.
+std::string file_signature(const std::filesystem::path& path);
+
 // Convenience: AtomicFile write + commit.
 bool write_file_atomic(const std::filesystem::path& path, std::string_view data, unsigned mode = 0600);
 
