@@ -336,7 +336,7 @@ struct Journal::Impl {
                     seen.org_id = creds->oauth->context->org_id;
                     seen.project_id = creds->oauth->context->project_id;
                 }
-                seen.credentials = sig;
+                seen.credentials = is_racy_signature(sig) ? std::string() : sig;
             }
         }
         std::optional<std::string> login_fp;
@@ -392,7 +392,7 @@ struct Journal::Impl {
         }
         // After a write of our own the file is read once more next time
         // rather than trusting a signature taken after it.
-        seen.usage = wrote_file ? std::string() : usage_sig;
+        seen.usage = wrote_file || is_racy_signature(usage_sig) ? std::string() : usage_sig;
         if (!(seen == before)) save_files_seen(seen);
         Synced out;
         static_cast<Identity&>(out.current) = row->id;
