@@ -155,13 +155,20 @@ std::string status_reason(Machine& m) {
     return reason.IsString() ? reason.GetString() : "(null)";
 }
 
+// usage.json as it is now (the journal's projection; the test reads it as another program would).
+arcade::store::Identity file_identity(const Machine& m) {
+    auto id = arcade::store::read_identity_file(m.config_dir() / "usage.json");
+    REQUIRE(id);
+    return *id;
+}
+
 }  // namespace
 
 TEST_CASE("1. a link another program made is never aliased to a second principal", "[auth]") {
     World w;
     Machine& m = w.m();
     run_ok(m, {"--version"});
-    const std::string x = m.identity()->anon_id;
+    const std::string x = file_identity(m).anon_id;
     // The Python CLI, logged in as principal one, linked X (and aliased X → one).
     python_writes_usage(m.config_dir(), usage_text(x, kPrincipalOne));
     w.login(kKeyTwo, "second@example.com");
@@ -179,7 +186,7 @@ TEST_CASE("1. a link another program made is never aliased to a second principal
     }
     CHECK(aliased_two);
     CHECK(events.back().distinct_id == kPrincipalTwo);
-    CHECK(m.identity()->anon_id != x);
+    CHECK(file_identity(m).anon_id != x);
 }
 
 TEST_CASE("2. an account switch by replacing credentials.yaml leaves the old person behind", "[auth]") {
@@ -189,7 +196,7 @@ TEST_CASE("2. an account switch by replacing credentials.yaml leaves the old per
     run_ok(m, {"--version"});
     REQUIRE(w.sink.wait_for_accepted(3, kDelivery));  // alias, login, version
     REQUIRE(m.wait_shipper_idle());
-    const std::string linked_anon = m.identity()->anon_id;
+    const std::string linked_anon = file_identity(m).anon_id;
     const std::size_t before = w.sink.accepted_count();
 
     m.write_credentials(kKeyTwo, "second@example.com");  // the switch, by hand
@@ -210,12 +217,12 @@ TEST_CASE("2. an account switch by replacing credentials.yaml leaves the old per
     }
     // status named the anonymous id the next events were recorded under; the
     // shipper then linked that id (and only that one) to the new login.
-    CHECK(m.identity()->anon_id == next);
+    CHECK(file_identity(m).anon_id == next);
     for (const auto& row : m.journal_events())
         if (row.seq > 0 && arcade::testing::command_name_of(row.properties) == "version" && row.anon_id != linked_anon)
             CHECK(row.anon_id == next);
     CHECK(status_reason(m) == "credentials_changed");
-    CHECK(m.identity()->principal_id == std::optional<std::string>(kPrincipalTwo));
+    CHECK(file_identity(m).principal_id == std::optional<std::string>(kPrincipalTwo));
 }
 
 TEST_CASE("3. credentials removed by hand end the link, and logout rotates", "[auth]") {
@@ -224,7 +231,7 @@ TEST_CASE("3. credentials removed by hand end the link, and logout rotates", "[a
     w.login(kKeyOne, "first@example.com");
     REQUIRE(w.sink.wait_for_accepted(2, kDelivery));
     REQUIRE(m.wait_shipper_idle());
-    const std::string linked_anon = m.identity()->anon_id;
+    const std::string linked_anon = file_identity(m).anon_id;
 
     std::filesystem::remove(m.credentials_path());
     run_ok(m, {"--version"});
@@ -233,7 +240,7 @@ TEST_CASE("3. credentials removed by hand end the link, and logout rotates", "[a
     CHECK(events.back().distinct_id != kPrincipalOne);
     CHECK(events.back().distinct_id != linked_anon);
     CHECK(events.back().prop("command_name") == "version");
-    CHECK_FALSE(m.identity()->principal_id);
+    CHECK_FALSE(file_identity(m).principal_id);
     CHECK(status_reason(m) == "credentials_removed");
 
     // A link left behind by another program is rotated by logout too.
@@ -242,8 +249,8 @@ TEST_CASE("3. credentials removed by hand end the link, and logout rotates", "[a
     auto out = m.arcade({"logout"});
     CHECK(out.out == "Not logged in.\n");
     REQUIRE(m.identity());
-    CHECK(m.identity()->anon_id != stale);
-    CHECK_FALSE(m.identity()->principal_id);
+    CHECK(file_identity(m).anon_id != stale);
+    CHECK_FALSE(file_identity(m).principal_id);
     REQUIRE(m.wait_shipper_idle());
     for (const auto& e : sent(w.sink))
         if (!e.is_alias() && e.command != "login") CHECK(e.distinct_id != kPrincipalOne);
@@ -284,10 +291,16 @@ TEST_CASE("6. ARCADE_WORK_DIR with a leading ~ is expanded as the Python CLI exp
     Machine& m = w.m();
     m.env["ARCADE_WORK_DIR"] = "~/wd";
     m.env["HOME"] = m.path().string();
-    const auto before = std::filesystem::current_path();
+    const auto literal = std::filesystem::current_path() / "~";
+    const bool was_there = std::filesystem::exists(literal);
     run_ok(m, {"--version"});
     CHECK(std::filesystem::exists(m.path() / "wd" / ".arcade" / "usage.json"));
-    CHECK_FALSE(std::filesystem::exists(before / "~"));
+    const bool made_literal = !was_there && std::filesystem::exists(literal);
+    CHECK_FALSE(made_literal);
+    if (made_literal) {  // what the unexpanded path made: leave the build tree clean
+        REQUIRE(arcade::testing::wait_shipper_idle(std::filesystem::path("~/wd")));
+        std::filesystem::remove_all(literal);
+    }
     REQUIRE(w.sink.wait_for_accepted(1, kDelivery));
     // The shipper it spawned carries the variable as typed.
     REQUIRE(arcade::testing::wait_shipper_idle(std::filesystem::path("~/wd")));
