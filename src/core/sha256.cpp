@@ -1,11 +1,12 @@
 #include "core/sha256.h"
 
-#include <cstring>
+#include <cstddef>
 
 namespace arcade {
+
 namespace {
 
-constexpr std::array<std::uint32_t, 64> kRound = {
+constexpr std::uint32_t kRound[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
     0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -13,119 +14,70 @@ constexpr std::array<std::uint32_t, 64> kRound = {
     0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
     0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
 
 constexpr std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
-class Sha256 {
-public:
-    void update(std::string_view data) {
-        for (unsigned char c : data) {
-            block_[used_++] = c;
-            if (used_ == 64) {
-                compress();
-                used_ = 0;
-            }
-        }
-        length_ += data.size();
+void compress(std::uint32_t (&h)[8], const std::uint8_t* block) {
+    std::uint32_t w[64];
+    for (int i = 0; i < 16; ++i)
+        w[i] = (std::uint32_t{block[4 * i]} << 24) | (std::uint32_t{block[4 * i + 1]} << 16) |
+               (std::uint32_t{block[4 * i + 2]} << 8) | std::uint32_t{block[4 * i + 3]};
+    for (int i = 16; i < 64; ++i) {
+        std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
     }
-
-    Sha256Digest finish() {
-        const std::uint64_t bits = length_ * 8;
-        block_[used_++] = 0x80;
-        if (used_ > 56) {
-            while (used_ < 64) block_[used_++] = 0;
-            compress();
-            used_ = 0;
-        }
-        while (used_ < 56) block_[used_++] = 0;
-        for (int i = 7; i >= 0; --i) block_[used_++] = static_cast<std::uint8_t>(bits >> (i * 8));
-        compress();
-        Sha256Digest out{};
-        for (std::size_t i = 0; i < 8; ++i)
-            for (std::size_t b = 0; b < 4; ++b) out[i * 4 + b] = static_cast<std::uint8_t>(state_[i] >> (24 - 8 * b));
-        return out;
+    std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+    for (int i = 0; i < 64; ++i) {
+        std::uint32_t t1 = k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + kRound[i] + w[i];
+        std::uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        k = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
     }
-
-private:
-    void compress() {
-        std::array<std::uint32_t, 64> w{};
-        for (std::size_t i = 0; i < 16; ++i)
-            w[i] = (std::uint32_t{block_[i * 4]} << 24) | (std::uint32_t{block_[i * 4 + 1]} << 16) |
-                   (std::uint32_t{block_[i * 4 + 2]} << 8) | std::uint32_t{block_[i * 4 + 3]};
-        for (std::size_t i = 16; i < 64; ++i) {
-            std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
-            std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
-            w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-        }
-        auto [a, b, c, d, e, f, g, h] = state_;
-        for (std::size_t i = 0; i < 64; ++i) {
-            std::uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + kRound[i] + w[i];
-            std::uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
-            h = g;
-            g = f;
-            f = e;
-            e = d + t1;
-            d = c;
-            c = b;
-            b = a;
-            a = t1 + t2;
-        }
-        state_[0] += a;
-        state_[1] += b;
-        state_[2] += c;
-        state_[3] += d;
-        state_[4] += e;
-        state_[5] += f;
-        state_[6] += g;
-        state_[7] += h;
-    }
-
-    std::array<std::uint32_t, 8> state_ = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                           0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    std::array<std::uint8_t, 64> block_{};
-    std::size_t used_ = 0;
-    std::uint64_t length_ = 0;
-};
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+    h[5] += f;
+    h[6] += g;
+    h[7] += k;
+}
 
 }  // namespace
 
 Sha256Digest sha256(std::string_view data) {
-    Sha256 h;
-    h.update(data);
-    return h.finish();
-}
+    std::uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                          0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
+    std::size_t whole = data.size() / 64 * 64;
+    for (std::size_t i = 0; i < whole; i += 64) compress(h, bytes + i);
 
-Sha256Digest hmac_sha256(std::string_view key, std::string_view message) {
-    std::array<std::uint8_t, 64> block{};
-    if (key.size() > block.size()) {
-        auto digest = sha256(key);
-        std::memcpy(block.data(), digest.data(), digest.size());
-    } else {
-        std::memcpy(block.data(), key.data(), key.size());
-    }
-    std::string inner_pad(64, '\0'), outer_pad(64, '\0');
-    for (std::size_t i = 0; i < 64; ++i) {
-        inner_pad[i] = static_cast<char>(block[i] ^ 0x36);
-        outer_pad[i] = static_cast<char>(block[i] ^ 0x5c);
-    }
-    Sha256 inner;
-    inner.update(inner_pad);
-    inner.update(message);
-    auto inner_digest = inner.finish();
-    Sha256 outer;
-    outer.update(outer_pad);
-    outer.update(std::string_view(reinterpret_cast<const char*>(inner_digest.data()), inner_digest.size()));
-    return outer.finish();
-}
+    // The tail, the 0x80 marker and the bit length fill one or two blocks.
+    std::uint8_t tail[128] = {};
+    std::size_t rest = data.size() - whole;
+    for (std::size_t i = 0; i < rest; ++i) tail[i] = bytes[whole + i];
+    tail[rest] = 0x80;
+    std::size_t tail_len = rest + 1 + 8 <= 64 ? 64 : 128;
+    std::uint64_t bits = static_cast<std::uint64_t>(data.size()) * 8;
+    for (int i = 0; i < 8; ++i) tail[tail_len - 1 - i] = static_cast<std::uint8_t>(bits >> (8 * i));
+    compress(h, tail);
+    if (tail_len == 128) compress(h, tail + 64);
 
-std::string to_hex(const Sha256Digest& digest) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(64);
-    for (auto b : digest) {
-        out.push_back(kHex[b >> 4]);
-        out.push_back(kHex[b & 0xf]);
+    Sha256Digest out{};
+    for (int i = 0; i < 8; ++i) {
+        out[4 * i] = static_cast<std::uint8_t>(h[i] >> 24);
+        out[4 * i + 1] = static_cast<std::uint8_t>(h[i] >> 16);
+        out[4 * i + 2] = static_cast<std::uint8_t>(h[i] >> 8);
+        out[4 * i + 3] = static_cast<std::uint8_t>(h[i]);
     }
     return out;
 }

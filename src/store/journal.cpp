@@ -14,7 +14,7 @@
 #include "core/credentials.h"
 #include "core/files.h"
 #include "core/prefault.h"
-#include "core/sha256.h"
+#include "core/hmac_sha256.h"
 #include "core/time_format.h"
 #include "core/uuid.h"
 #include "store/connection.h"
