@@ -3,7 +3,11 @@
 // report. Every measurement runs the real binaries or the real journal and
 // shipper code; PostHog is the loopback sink.
 //
-//   arcade-bench [--runs N] [--drain-events N] [--bin DIR] [--only SECTION]
+//   arcade-bench [--runs N] [--drain-events N] [--bin DIR] [--base-bin DIR] [--only SECTION]
+//
+// --base-bin DIR: another build's binaries (e.g. main's release), run
+// interleaved with this build's in the identity-check rows, so old and new
+// compare in one run.
 //
 // SECTION is one of cli, spawn, journal, shipper, drain; without --only every
 // section runs. `--only drain` times just the 100,000-event drain, for
@@ -381,17 +385,80 @@ void queue(const fs::path& dir, int n) {
     open.journal->checkpoint();
 }
 
+// SPEC §4's per-command identity check (a stat of usage.json and
+// credentials.yaml, contents read only when changed), logged in, offline so
+// no shipper runs: this build's `arcade --version` against `base` (another
+// build's), interleaved, each in a home of its own (their journal schemas
+// may differ). Rows: linked (usage.json linked as the Python CLI leaves it),
+// and logged in but not linked (the Cloud unreachable).
+void identity_costs(const std::string& arcade, const std::string& base, int runs) {
+    std::printf("\n## Identity check per invocation (`arcade --version`, logged in, offline), this build vs %s, "
+                "%d interleaved pairs\n\n",
+                base.empty() ? "itself (no --base-bin)" : ("`" + base + "`").c_str(), runs);
+    std::printf("| case | new wall ms (median) | old wall ms (median) | new - old wall ms (median of pairs) | "
+                "new CPU ms (median) | old CPU ms (median) | new - old CPU ms (median of pairs) |\n"
+                "|---|---|---|---|---|---|---|\n");
+    const std::string old_bin = base.empty() ? arcade : base;
+    for (bool linked : {true, false}) {
+        testing::TempDir new_home, old_home;
+        auto setup = [&](const std::string& bin, const fs::path& home) {
+            auto env = base_env(home, "http://127.0.0.1:9");
+            env["ARCADE_CLOUD_URL"] = "http://127.0.0.1:9";  // a lookup must never leave the machine
+            env["ARCADE_ENGINE_URL"] = "http://127.0.0.1:9";
+            run_timed({bin, "--version"}, env);
+            wait_idle(home / ".arcade");
+            std::ofstream(home / ".arcade" / "credentials.yaml")
+                << "cloud:\n  api:\n    key: arc_bench_key_0123456789\n  user:\n    email: bench@example.com\n";
+            fs::permissions(home / ".arcade" / "credentials.yaml", fs::perms::owner_read | fs::perms::owner_write);
+            if (linked)
+                std::ofstream(home / ".arcade" / "usage.json")
+                    << "{\n  \"anon_id\": \"11111111-2222-4333-8444-555555555555\",\n  \"linked_principal_id\": "
+                       "\"principal-bench\"\n}";
+            // Past the racy window, then one run to adopt the files.
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            run_timed({bin, "--version"}, env);
+            run_timed({bin, "--version"}, env);
+            wait_idle(home / ".arcade");
+            return env;
+        };
+        auto new_env = setup(arcade, new_home.path());
+        auto old_env = setup(old_bin, old_home.path());
+        std::vector<double> nw, ow, dw, nc, oc, dc;
+        for (int i = 0; i < runs; ++i) {
+            Sample n, o;
+            if (i % 2) {
+                n = run_timed({arcade, "--version"}, new_env);
+                o = run_timed({old_bin, "--version"}, old_env);
+            } else {
+                o = run_timed({old_bin, "--version"}, old_env);
+                n = run_timed({arcade, "--version"}, new_env);
+            }
+            nw.push_back(n.wall_ms);
+            ow.push_back(o.wall_ms);
+            dw.push_back(n.wall_ms - o.wall_ms);
+            nc.push_back(n.cpu_ms);
+            oc.push_back(o.cpu_ms);
+            dc.push_back(n.cpu_ms - o.cpu_ms);
+        }
+        std::printf("| %s | %.3f | %.3f | %+.3f | %.3f | %.3f | %+.3f |\n",
+                    linked ? "linked (usage.json linked, key login)" : "logged in, not linked (Cloud unreachable)",
+                    median(nw), median(ow), median(dw), median(nc), median(oc), median(dc));
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     int runs = 200, drain_events = 100000;
     fs::path bin = fs::path(argv[0]).parent_path();
+    std::string base_bin;
     std::string only;
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string k = argv[i];
         if (k == "--runs") runs = std::stoi(argv[i + 1]);
         else if (k == "--drain-events") drain_events = std::stoi(argv[i + 1]);
         else if (k == "--bin") bin = argv[i + 1];
+        else if (k == "--base-bin") base_bin = (fs::path(argv[i + 1]) / "arcade").string();
         else if (k == "--only") only = argv[i + 1];
     }
     const std::vector<std::string> sections = {"cli", "spawn", "journal", "shipper", "drain"};
@@ -411,6 +478,7 @@ int main(int argc, char** argv) {
     if (wanted("cli")) {
         page_costs();
         cli_costs(arcade, (fs::path(argv[0]).parent_path() / "sqlite-floor").string(), runs);
+        identity_costs(arcade, base_bin, runs);
     }
 
     if (wanted("spawn")) spawn_costs(std::min(runs, 200));

@@ -93,6 +93,7 @@ int run_app(int argc, const char* const* argv, Output& io, const Runtime& runtim
     Context ctx(runtime, io, paths, interrupted);
     Tracked tracked = Tracked::yes;
     std::vector<std::string> path;
+    std::string canonical_top, typed_top;  // the top-level command's name, and the word that chose it
     try {
         CLI::App app("Arcade command-line tool", "arcade");
         CommandTable table;
@@ -100,6 +101,10 @@ int run_app(int argc, const char* const* argv, Output& io, const Runtime& runtim
         std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
         const std::size_t top = top_command_index(args);
         CLI::App* top_app = top < args.size() ? top_command_named(app, args[top]) : nullptr;
+        if (top_app != nullptr) {
+            canonical_top = top_app->get_name();
+            typed_top = args[top];
+        }
         if (top_app != nullptr) {
             if (const RespellFn* respell = table.respelling(top_app)) (*respell)(args, top + 1);
         }
@@ -116,7 +121,18 @@ int run_app(int argc, const char* const* argv, Output& io, const Runtime& runtim
                 tracked = entry->tracked;
                 inv.exit_code = entry->run(ctx);
                 inv.error_message = ctx.error();
-                inv.rotate_identity = ctx.rotation_requested();
+                if (ctx.logged_out()) {
+                    inv.logout = true;
+                    inv.removed_credentials = ctx.removed_credentials_file();
+                    if (const auto& removed = ctx.removed_credentials()) {
+                        store::LoginOverride login{removed->account_identity(), "", ""};
+                        if (removed->oauth && removed->oauth->context) {
+                            login.org_id = removed->oauth->context->org_id;
+                            login.project_id = removed->oauth->context->project_id;
+                        }
+                        inv.removed_login = login;
+                    }
+                }
             }
         } catch (const CLI::CallForVersion& e) {
             path = {"version"};
@@ -141,6 +157,8 @@ int run_app(int argc, const char* const* argv, Output& io, const Runtime& runtim
         inv.exit_code = 1;
         inv.error_message = e.what();
     }
+    // As typed (SPEC §3): `arcade server list` is `server.list`, as the Python CLI names it.
+    if (!path.empty() && !typed_top.empty() && path.front() == canonical_top) path.front() = typed_top;
     inv.command_name = path.empty() ? "arcade" : join(path);
     inv.end = runtime.clock.monotonic();
     if (tracked == Tracked::yes) record_invocation(inv, runtime, paths, io.err);

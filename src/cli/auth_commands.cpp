@@ -42,33 +42,9 @@ using auth::html_page;
 
 // Links this machine's anonymous id to the principal behind `creds`, so
 // the journal holds `linked` and the `$create_alias` row before login's own
-// event. Telemetry only: every failure is swallowed, and nothing happens
-// when tracking is off. A failed lookup leaves the link to the shipper (the
-// wrapper marks login's event as needing an identity).
+// event (cli/tracking.h). A failed lookup leaves the link to the shipper.
 void link_identity(Context& ctx, const std::string& cloud_url, const Credentials& creds) noexcept {
-    try {
-        auto journal = open_tracking_journal(ctx.runtime(), ctx.paths());
-        if (!journal) return;
-        const std::optional<store::Identity> asked_for = journal->identity();
-        auto transport = ctx.runtime().make_transport();
-        auto found = shipper::lookup_principal(*transport, cloud_url, creds, std::chrono::milliseconds(2000));
-        if (found.outcome != shipper::PrincipalLookup::Outcome::found) return;
-        const std::string principal = found.principal_id;
-        auto current = journal->identity();
-        // A logout elsewhere rotated the identity while Cloud answered: the
-        // new anonymous id belongs to whoever comes next, never to this
-        // principal (link() re-checks this inside its transaction).
-        if (asked_for && current && current->anon_id != asked_for->anon_id) return;
-        // Still linked to someone else (their credentials were removed by
-        // hand, not by `arcade logout`): start from a fresh anonymous id so
-        // this user is never stitched to the previous user's history.
-        std::optional<std::string> expected = current ? std::optional<std::string>(current->anon_id) : std::nullopt;
-        if (current && current->principal_id && *current->principal_id != principal) expected = journal->rotate().anon_id;
-        journal->link(
-            principal, [&](const store::Identity& before) { return shipper::alias_properties(before.anon_id, principal); },
-            expected);
-    } catch (...) {
-    }
+    link_after_login(ctx.runtime(), ctx.paths(), cloud_url, creds);
 }
 
 // ---------------------------------------------------------------------------
@@ -288,6 +264,8 @@ int run_logout(Context& ctx) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) {
         if (errno == ENOENT || errno == ENOTDIR) {
+            // Still linked (credentials removed by hand): rotate anyway.
+            ctx.logged_out(std::nullopt, false);
             ctx.out() << "Not logged in.\n";
             return 0;
         }
@@ -295,14 +273,15 @@ int run_logout(Context& ctx) {
     }
     if (S_ISDIR(st.st_mode))
         return ctx.fail(fmt::format("{} is a directory, not a credentials file; remove it yourself.", path.string()));
-    const bool had_credentials = load_credentials(path).has_value();
+    const auto removed = load_credentials(path);
+    const bool had_credentials = removed.has_value();
     // unlink removes a symlink itself, never what it points to.
     if (::unlink(path.c_str()) != 0)
         return ctx.fail(fmt::format("Could not remove {}: {}.", path.string(), std::strerror(errno)));
     // Whatever was there is gone, so the next person on this machine must
     // not inherit this identity (it may be linked even if the file had
     // become unreadable since).
-    ctx.rotate_identity_after_event();
+    ctx.logged_out(removed, true);
     if (had_credentials) ctx.out() << "Logged out.\n";
     else ctx.out() << "Not logged in (removed an unusable credentials file).\n";
     return 0;

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/credentials.h"
 #include "core/environ.h"
 #include "core/paths.h"
 #include "core/runtime.h"
@@ -54,11 +55,18 @@ public:
     void set_error(std::string message) { error_ = std::move(message); }
     const std::string& error() const { return error_; }
 
-    // Asks the tracking wrapper to journal a `rotated` identity transition
-    // right after this command's own event (logout: the event goes out under
-    // the old identity, the next user starts clean).
-    void rotate_identity_after_event() { rotate_after_event_ = true; }
-    bool rotation_requested() const { return rotate_after_event_; }
+    // Logout tells the tracking wrapper what it removed: the credentials
+    // (nullopt: none usable) and whether a file was there. The event goes out
+    // as that login, then the identity is rotated when it was linked or a
+    // file was removed, so the next user starts clean (SPEC §4).
+    void logged_out(const std::optional<Credentials>& removed, bool removed_file) {
+        logout_ = true;
+        removed_file_ = removed_file;
+        removed_ = removed;
+    }
+    bool logged_out() const { return logout_; }
+    bool removed_credentials_file() const { return removed_file_; }
+    const std::optional<Credentials>& removed_credentials() const { return removed_; }
 
 private:
     const Runtime& runtime_;
@@ -66,7 +74,9 @@ private:
     std::optional<ConfigPaths> paths_;
     const std::atomic<bool>& interrupted_;
     std::string error_;
-    bool rotate_after_event_ = false;
+    bool logout_ = false;
+    bool removed_file_ = false;
+    std::optional<Credentials> removed_;
 };
 
 using RunFn = std::function<int(Context&)>;

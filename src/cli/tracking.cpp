@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <ostream>
+#include <string_view>
 
 #include "cli/scrub.h"
 #include "core/spawn.h"
@@ -20,6 +21,7 @@
 #include "core/time_format.h"
 #include "core/uuid.h"
 #include "shipper/event_wire.h"
+#include "shipper/identity_link.h"
 #include "shipper/schedule.h"
 #include "store/set_aside.h"
 #include "store/ship_lock.h"
@@ -32,8 +34,9 @@ using shipper::Tracking;
 
 const char* const kPrivacyNotice =
     "Arcade CLI collects anonymous usage data (command names, timings, errors) to improve the tool.\n"
-    "See what is queued with `arcade usage status --events`. To opt out, run `arcade usage disable`,\n"
-    "or set ARCADE_USAGE_TRACKING=0 or DO_NOT_TRACK=1.\n";
+    "See what is queued with `arcade usage status --events`. To opt out everywhere, set\n"
+    "ARCADE_USAGE_TRACKING=0: it is the only setting that also stops the Python Arcade CLI and\n"
+    "MCP servers built on Arcade's SDK. `arcade usage disable` and DO_NOT_TRACK=1 stop this CLI only.\n";
 
 namespace {
 
@@ -52,9 +55,43 @@ const char* runtime_version() {
 #endif
 }
 
+// The value of `key` in an os-release file's text, unquoted; "" when absent.
+std::string os_release_field(std::string_view text, std::string_view key) {
+    while (!text.empty()) {
+        auto nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+        if (line.size() > key.size() && line.substr(0, key.size()) == key && line[key.size()] == '=') {
+            std::string_view value = line.substr(key.size() + 1);
+            if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') && value.back() == value.front())
+                value = value.substr(1, value.size() - 2);
+            return std::string(value);
+        }
+    }
+    return {};
+}
+
 }  // namespace
 
-std::string build_properties(const Invocation& inv, const Environ& env) {
+OsName os_name() {
+    utsname uts{};
+    ::uname(&uts);
+    std::string_view sys = uts.sysname;
+    if (sys == "Darwin") return {"Mac OS X", ""};  // the version needs sysctl; PostHog leaves it out too when unknown
+    if (sys != "Linux") return {std::string(sys), ""};
+    // PostHog's Python SDK: `$os` "Linux", `$os_version` the distribution's
+    // version (os-release VERSION_ID, via the `distro` package). Read once.
+    static const std::string version = [] {
+        for (const char* path : {"/etc/os-release", "/usr/lib/os-release"}) {
+            auto read = read_file_nofollow(path, 64 * 1024);
+            if (read.status == ReadStatus::ok) return os_release_field(read.data, "VERSION_ID");
+        }
+        return std::string();
+    }();
+    return {"Linux", version};
+}
+
+std::string build_properties(const Invocation& inv, const Environ& env, const store::CurrentIdentity* who) {
     utsname uts{};
     ::uname(&uts);
     rapidjson::StringBuffer buf;
@@ -72,6 +109,11 @@ std::string build_properties(const Invocation& inv, const Environ& env) {
     f.str("runtime_version", runtime_version());
     f.str("os_type", uts.sysname);
     f.str("os_release", uts.release);
+    const OsName os = os_name();
+    f.str("$os", os.name);
+    if (!os.version.empty()) f.str("$os_version", valid_utf8(os.version));
+    if (who && !who->org_id.empty()) f.str("org_id", who->org_id);
+    if (who && !who->project_id.empty()) f.str("project_id", who->project_id);
     f.integer("duration_ms",
               std::max<std::int64_t>(0, std::chrono::round<std::chrono::milliseconds>(inv.end - inv.start).count()));
     if (inv.exit_code != 0) f.str("error_message", scrub_error_message(inv.error_message, home_dir(env)));
@@ -159,8 +201,11 @@ std::unique_ptr<store::Journal> open_when_tracking(const Runtime& runtime, const
 // The journal could not even be opened in time: the event is set aside
 // with the identity usage.json shows (none: the fold gives it the current one).
 void set_aside_unopened(const Runtime& runtime, const ConfigPaths& paths,
-                        const std::function<store::NewEvent(const store::Identity&)>& build) {
-    store::Identity id = store::read_identity_file(paths.usage_json()).value_or(store::Identity{});
+                        const std::function<store::NewEvent(const store::CurrentIdentity&)>& build) {
+    store::CurrentIdentity id;
+    static_cast<store::Identity&>(id) = store::read_identity_file(paths.usage_json()).value_or(store::Identity{});
+    id.logged_in = load_credentials(paths.credentials()).has_value();
+    if (!id.logged_in) id.principal_id.reset();  // a link whose login is gone is not carried on
     store::set_aside(paths, store::make_row(build(id), id, runtime.clock.now_ms()));
 }
 
@@ -169,6 +214,27 @@ void set_aside_unopened(const Runtime& runtime, const ConfigPaths& paths,
 std::unique_ptr<store::Journal> open_tracking_journal(const Runtime& runtime, const std::optional<ConfigPaths>& paths) {
     Tracking tracking;
     return open_when_tracking(runtime, paths, tracking);
+}
+
+void link_after_login(const Runtime& runtime, const std::optional<ConfigPaths>& paths, const std::string& cloud_url,
+                      const Credentials& creds) noexcept {
+    try {
+        auto journal = open_tracking_journal(runtime, paths);
+        if (!journal) return;
+        // The files as they are now (the credentials login just wrote).
+        const std::string asked_for = journal->sync_identity().anon_id;
+        auto transport = runtime.make_transport();
+        auto found = shipper::lookup_principal(*transport, cloud_url, creds, std::chrono::milliseconds(2000));
+        if (found.outcome != shipper::PrincipalLookup::Outcome::found) return;
+        const std::string principal = found.principal_id;
+        // If a logout elsewhere rotated the identity while Cloud answered, the
+        // new id belongs to whoever comes next: link() refuses it. An id that
+        // is or was linked to someone else is rotated first, inside link().
+        journal->link(
+            principal, [&](const store::Identity& before) { return shipper::alias_properties(before.anon_id, principal); },
+            asked_for, creds.account_identity());
+    } catch (...) {
+    }
 }
 
 void record_invocation(const Invocation& inv, const Runtime& runtime, const std::optional<ConfigPaths>& paths,
@@ -185,14 +251,12 @@ void record_invocation(const Invocation& inv, const Runtime& runtime, const std:
         // for another process's lock, then is set aside.
         bool busy = false;
         auto journal = open_when_tracking(runtime, paths, tracking, store::kCommandLockWait, &busy);
-        std::string properties = build_properties(inv, env);
-        auto build = [&](const store::Identity& id) {
-            auto who = attribute(id, paths);
+        auto build = [&](const store::CurrentIdentity& id) {
             store::NewEvent ev;
             ev.event = event_name(inv);
-            ev.distinct_id = who.distinct_id;
-            ev.needs_identity = who.needs_identity;
-            ev.properties = properties;
+            ev.distinct_id = id.distinct_id();
+            ev.needs_identity = id.needs_identity();
+            ev.properties = build_properties(inv, env, &id);
             return ev;
         };
         if (!journal) {
@@ -201,12 +265,14 @@ void record_invocation(const Invocation& inv, const Runtime& runtime, const std:
             return;
         }
         journal->limit_wal(kCliWalFrames);
-        bool appended = journal->append_or_set_aside(build) == store::Journal::Recorded::appended;
+        std::optional<store::LoginOverride> login;
+        if (inv.logout) login = inv.removed_login.value_or(store::LoginOverride{});
+        bool appended = journal->append_or_set_aside(build, login) == store::Journal::Recorded::appended;
         // An identity transition is not set aside: it rewrites usage.json in
         // the same transaction, which a fold could not (docs/RELIABILITY.md, F1).
-        if (inv.rotate_identity) {
+        if (inv.logout) {
             journal->set_lock_wait(store::kLockWait);
-            journal->rotate();
+            journal->rotate_after_logout(inv.removed_credentials);
         }
         // Claiming the notice is a write; a locked journal would make the
         // command wait for it again.

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/clock.h"
+#include "core/credentials.h"
 #include "core/environ.h"
 #include "core/paths.h"
 #include "core/runtime.h"
@@ -21,17 +22,31 @@
 namespace arcade::cli {
 
 struct Invocation {
-    std::string command_name;  // dotted path: "usage.status", "worker.list"
+    std::string command_name;  // dotted path as typed: "usage.status", "server.list", "worker.list"
     int exit_code = 0;
-    bool rotate_identity = false;  // journal `rotated` after the event (logout)
+    // Logout (SPEC §4): the event goes out as the login it removed, then the
+    // identity is rotated when linked or when a credentials file was removed.
+    bool logout = false;
+    bool removed_credentials = false;
+    std::optional<store::LoginOverride> removed_login;  // the login it removed; nullopt: none usable
     std::string error_message;  // raw; scrubbed when the event is built
     MonotonicTime start;
     MonotonicTime end;
 };
 
+// PostHog's `$os` and `$os_version` for this machine, as its server SDKs
+// name them ("Linux" and the distribution's VERSION_ID; "Mac OS X").
+struct OsName {
+    std::string name;
+    std::string version;  // "" when unknown
+};
+OsName os_name();
+
 // The properties object of the usage event (without $process_person_profile,
-// which is decided at send time).
-std::string build_properties(const Invocation& inv, const Environ& env);
+// which is decided at send time). `who`, when given, adds the login's
+// org_id and project_id.
+std::string build_properties(const Invocation& inv, const Environ& env,
+                             const store::CurrentIdentity* who = nullptr);
 
 // How the next event would be attributed (SPEC §4 rules 1-3).
 struct Attribution {
@@ -45,6 +60,14 @@ Attribution attribute(const store::Identity& id, const std::optional<ConfigPaths
 // otherwise or when it cannot be opened. Commands that journal identity
 // transitions (login) use it. Never throws.
 std::unique_ptr<store::Journal> open_tracking_journal(const Runtime& runtime, const std::optional<ConfigPaths>& paths);
+
+// After `arcade login` saved `creds`: looks the principal up at `cloud_url`
+// (2 s) and journals `linked` + the alias before login's own event, the
+// rotate-first rule checked inside the journal's transaction (SPEC §4).
+// Nothing when tracking is off; every failure is swallowed (the shipper
+// links later). Never throws.
+void link_after_login(const Runtime& runtime, const std::optional<ConfigPaths>& paths, const std::string& cloud_url,
+                      const Credentials& creds) noexcept;
 
 // Records `inv`: appends to the journal (or prints it in debug mode), shows
 // the first-run notice, spawns the shipper. Never throws.

@@ -49,6 +49,8 @@ struct Status {
     bool have_identity = false;
     std::string next_distinct_id;
     bool next_needs_identity = false;
+    bool identity_synced = false;  // checked against the files by the journal, as an append would
+    std::optional<std::string> rotation_reason;
     store::QueueCounts queue;
     std::int64_t set_aside = 0;  // events waiting outside a locked journal
     bool running = false;
@@ -60,6 +62,15 @@ struct Status {
     std::vector<store::StoredEvent> events;
 };
 
+// Why the anonymous id last changed, in words.
+std::string rotation_text(const std::string& reason) {
+    if (reason == store::rotation::kLogout) return "at logout";
+    if (reason == store::rotation::kCredentialsRemoved) return "credentials.yaml was removed";
+    if (reason == store::rotation::kCredentialsChanged) return "credentials.yaml holds another login";
+    if (reason == store::rotation::kPurge) return "`arcade usage purge --all`";
+    return reason;
+}
+
 Status gather_status(Context& ctx, bool with_events) {
     Status s;
     const auto& paths = ctx.paths();
@@ -68,6 +79,23 @@ Status gather_status(Context& ctx, bool with_events) {
     s.reason = tracking.reason;
     if (!paths) return s;
     s.journal_path = paths->journal().string();
+    // SPEC §4: what the next event would get, from the files as they are now.
+    // With tracking on that is the journal's own per-append check (it may
+    // adopt usage.json or rotate a link whose login is gone), so this status
+    // and the next event agree.
+    if (tracking.enabled && !tracking.debug) {
+        try {
+            if (auto journal = open_tracking_journal(ctx.runtime(), paths)) {
+                auto current = journal->sync_identity();
+                s.identity = current;
+                s.have_identity = true;
+                s.identity_synced = true;
+                s.next_distinct_id = current.distinct_id();
+                s.next_needs_identity = current.needs_identity();
+            }
+        } catch (const std::exception&) {
+        }
+    }
     s.journal_bytes = bytes_on_disk(paths->journal()) + bytes_on_disk(paths->dir / "usage.db-wal");
     std::error_code ec;
     if (std::filesystem::exists(paths->journal(), ec)) {
@@ -77,10 +105,11 @@ Status gather_status(Context& ctx, bool with_events) {
             try {
                 auto& j = *open.journal;
                 facts.user_disabled = j.tracking_disabled();
-                if (auto id = j.identity()) {
+                if (auto id = j.identity(); id && !s.identity_synced) {
                     s.identity = *id;
                     s.have_identity = true;
                 }
+                s.rotation_reason = j.last_rotation_reason();
                 s.queue = j.counts();
                 auto shipper = j.shipper_record();
                 s.last_attempt = shipper.last_attempt_ms;
@@ -100,13 +129,14 @@ Status gather_status(Context& ctx, bool with_events) {
             s.reason = tracking.reason;
         }
     }
-    if (!s.have_identity) {
+    // Tracking off (nothing may be written): usage.json as it is wins.
+    if (!s.identity_synced) {
         if (auto file = store::read_identity_file(paths->usage_json())) {
             s.identity = *file;
             s.have_identity = true;
         }
     }
-    if (s.have_identity) {
+    if (s.have_identity && !s.identity_synced) {
         auto who = attribute(s.identity, paths);
         s.next_distinct_id = who.distinct_id;
         s.next_needs_identity = who.needs_identity;
@@ -134,6 +164,7 @@ void write_json_status(Context& ctx, const Status& s, bool with_events) {
         f.opt_str("linked_principal_id", s.identity.principal_id);
         f.str("distinct_id", s.next_distinct_id);
         f.boolean("needs_identity", s.next_needs_identity);
+        f.opt_str("reason", s.rotation_reason);
     });
     f.object("queue", [&] {
         for (auto [key, value] : {std::pair{"pending", s.queue.pending}, {"dead", s.queue.dead},
@@ -210,6 +241,7 @@ void write_text_status(Context& ctx, const Status& s, bool with_events) {
                          s.identity.principal_id ? " (identified)"
                          : s.next_needs_identity ? " (anonymous until the shipper links your login)"
                                                  : " (anonymous)");
+    if (s.rotation_reason) o << fmt::format("  {:<18} {}\n", "last new id", rotation_text(*s.rotation_reason));
     o << "\n" << bold("Queue") << "\n";
     o << fmt::format("  {:<18} {}{}\n", "pending", s.queue.pending,
                      s.queue.oldest_pending_ms ? " (oldest " + human_age(now - *s.queue.oldest_pending_ms) + " old)"

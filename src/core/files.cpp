@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <ctime>
 
 #include "core/unique_fd.h"
 #include "core/uuid.h"
@@ -143,6 +144,27 @@ bool write_file_atomic(const std::filesystem::path& path, std::string_view data,
     AtomicFile file(path, mode);
     file.write(data);
     return file.commit();
+}
+
+bool is_racy_signature(std::string_view signature) { return signature.substr(0, 5) == "racy:"; }
+
+std::string file_signature(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) return "none";
+    // File times come from a coarse clock (a few ms; whole seconds on some
+    // file systems): a file rewritten with the same size within one tick of
+    // being read would look unchanged. As git does with its index, a file
+    // changed that recently is "racy": its signature is never trusted later
+    // (is_racy_signature), so it is read again.
+    timespec now {};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    auto ns = [](const timespec& t) { return static_cast<long long>(t.tv_sec) * 1'000'000'000LL + t.tv_nsec; };
+    const bool whole_seconds = st.st_mtim.tv_nsec == 0 && st.st_ctim.tv_nsec == 0;
+    const long long window = whole_seconds ? 2'000'000'000LL : 50'000'000LL;
+    const bool racy = ns(now) - ns(st.st_mtim) < window || ns(now) - ns(st.st_ctim) < window;
+    return std::string(racy ? "racy:" : "") + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
+           std::to_string(st.st_ctim.tv_sec) + "." + std::to_string(st.st_ctim.tv_nsec);
 }
 
 }  // namespace arcade

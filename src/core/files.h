@@ -67,6 +67,15 @@ private:
     bool committed_ = false;
 };
 
+// What one lstat(2) says about the file at `path`, as text that changes
+// whenever the file is replaced or rewritten: device, inode, size, mtime and
+// ctime (nanoseconds). "none" when nothing is there. The cheap per-command
+// check of files other programs share with us (SPEC §4). Never throws.
+std::string file_signature(const std::filesystem::path& path);
+// A signature of a file changed so recently (50 ms; 2 s where times are whole seconds) that a later change within
+// the same clock tick could keep it: record it as unknown, read again.
+bool is_racy_signature(std::string_view signature);
+
 // Convenience: AtomicFile write + commit.
 bool write_file_atomic(const std::filesystem::path& path, std::string_view data, unsigned mode = 0600);
 

@@ -1,6 +1,6 @@
 #pragma once
 // Where arcade keeps its files (SPEC §2): `$ARCADE_WORK_DIR/.arcade` when that
-// is set, else `$HOME/.arcade` (falling back to the password database when
+// is set (a leading `~` expanded as Python's os.path.expanduser does), else `$HOME/.arcade` (falling back to the password database when
 // HOME is unset).
 
 #include <filesystem>
@@ -18,6 +18,12 @@ struct ConfigPaths {
     std::filesystem::path credentials() const { return dir / "credentials.yaml"; }
     std::filesystem::path ship_lock() const { return dir / "ship.lock"; }
 };
+
+// `path` with a leading `~` or `~user` replaced by that home directory, as
+// Python's posixpath.expanduser does: `~` is $HOME when set (even empty),
+// else the password database; an unknown user leaves the path unchanged;
+// trailing slashes of the home are dropped; an empty result is "/".
+std::string expand_user(const std::string& path, const Environ& env);
 
 // The config paths for `env`; nullopt when no home can be found at all.
 std::optional<ConfigPaths> config_paths(const Environ& env);

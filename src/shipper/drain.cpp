@@ -178,9 +178,12 @@ private:
             const std::string principal = lookup_->principal_id;
             // Compare-and-set on the anonymous id: if a logout rotated it
             // during the lookup, this principal must not claim the new one.
+            // The link is bound to the login looked up; the journal re-checks,
+            // inside its transaction, that it is still the one on disk and
+            // rotates an id that is or was linked to someone else first.
             bool linked = journal_.link(
                 principal, [&](const store::Identity& before) { return alias_properties(before.anon_id, principal); },
-                asked_for);
+                asked_for, creds->account_identity());
             identity_ = journal_.identity();
             if (linked) awaiting_alias_.insert(principal);
             else if (!identity_ || identity_->principal_id != principal) lookup_->outcome = PrincipalLookup::Outcome::unauthorized;

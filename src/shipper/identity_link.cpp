@@ -82,6 +82,7 @@ std::string alias_properties(const std::string& anon_id, const std::string& prin
     f.str("distinct_id", principal_id);
     f.str("$lib", build::kLibName);
     f.str("$lib_version", build::kVersion);
+    f.boolean("$geoip_disable", true);
     w.EndObject();
     return std::string(buf.GetString(), buf.GetSize());
 }

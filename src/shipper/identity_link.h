@@ -29,7 +29,7 @@ PrincipalLookup lookup_principal(http::Transport& transport, const std::string& 
                                  std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 
 // The properties of the `$create_alias` row: {"alias", "distinct_id", "$lib",
-// "$lib_version"} and never $process_person_profile.
+// "$lib_version", "$geoip_disable": true} and never $process_person_profile.
 std::string alias_properties(const std::string& anon_id, const std::string& principal_id);
 
 }  // namespace arcade::shipper

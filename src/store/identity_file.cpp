@@ -41,25 +41,37 @@ bool is_refused_distinct_id(std::string_view raw) {
     return std::find(exact.begin(), exact.end(), id) != exact.end();
 }
 
+namespace {
+
+// A JSON value as the Python CLI's str() of it would read for an id: a
+// string as is, an integer as its decimal text; nullopt for anything else
+// (a fraction, a boolean, an object: no usable id).
+std::optional<std::string> id_text(const rapidjson::Value& v) {
+    if (v.IsString()) return std::string(v.GetString(), v.GetStringLength());
+    if (v.IsInt64()) return std::to_string(v.GetInt64());
+    if (v.IsUint64()) return std::to_string(v.GetUint64());
+    return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<Identity> parse_identity_json(std::string_view text) {
     rapidjson::Document doc;
     // Iterative: a hostile file of nested brackets must not exhaust the stack.
     doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
     if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
     auto anon = doc.FindMember("anon_id");
-    if (anon == doc.MemberEnd() || !anon->value.IsString()) return std::nullopt;
+    if (anon == doc.MemberEnd()) return std::nullopt;
+    auto anon_text = id_text(anon->value);
+    if (!anon_text || !is_usable_distinct_id(*anon_text)) return std::nullopt;
     Identity id;
-    id.anon_id.assign(anon->value.GetString(), anon->value.GetStringLength());
-    if (!is_usable_distinct_id(id.anon_id)) return std::nullopt;
+    id.anon_id = std::move(*anon_text);
+    // As lenient as the Python CLI: a missing, null or unusable
+    // `linked_principal_id` means not linked (Python treats a falsy one so).
     auto linked = doc.FindMember("linked_principal_id");
-    if (linked == doc.MemberEnd()) return std::nullopt;
-    if (linked->value.IsString()) {
-        std::string principal(linked->value.GetString(), linked->value.GetStringLength());
-        if (!is_usable_distinct_id(principal)) return std::nullopt;
-        id.principal_id = std::move(principal);
-    } else if (!linked->value.IsNull()) {
-        return std::nullopt;
-    }
+    if (linked != doc.MemberEnd())
+        if (auto principal = id_text(linked->value); principal && is_usable_distinct_id(*principal))
+            id.principal_id = std::move(*principal);
     return id;
 }
 

@@ -18,8 +18,10 @@ struct Identity {
     bool operator==(const Identity&) const = default;
 };
 
-// Parses usage.json text; nullopt for anything but an object with a usable
-// string `anon_id` and a null-or-string `linked_principal_id`.
+// Parses usage.json text as leniently as the Python CLI reads it (SPEC §4):
+// any JSON object with a usable `anon_id` (a string, or an integer taken as
+// its decimal text); a missing, null or unusable `linked_principal_id` is
+// null. nullopt for anything else.
 std::optional<Identity> parse_identity_json(std::string_view text);
 // The exact bytes to write for `id`.
 std::string format_identity_json(const Identity& id);

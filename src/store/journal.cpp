@@ -11,8 +11,10 @@
 #include <string_view>
 #include <thread>
 
+#include "core/credentials.h"
 #include "core/files.h"
 #include "core/prefault.h"
+#include "core/hmac_sha256.h"
 #include "core/time_format.h"
 #include "core/uuid.h"
 #include "store/connection.h"
@@ -64,6 +66,9 @@ enum class Setting {
     failures,
     in_flight,
     wal_restarted_ms,
+    identity_key,
+    files_seen,
+    identity_purged,
 };
 
 const char* key_of(Setting s) {
@@ -77,6 +82,9 @@ const char* key_of(Setting s) {
         case Setting::failures: return "ship.failures";
         case Setting::in_flight: return "ship.in_flight";
         case Setting::wal_restarted_ms: return "journal.wal_restarted_ms";
+        case Setting::identity_key: return "identity.key";
+        case Setting::files_seen: return "identity.files_seen";
+        case Setting::identity_purged: return "identity.purged";
     }
     return "";
 }
@@ -188,26 +196,46 @@ struct Journal::Impl {
         }
     }
 
-    std::optional<Identity> latest_identity() {
-        SQLite::Statement st(db, "SELECT anon_id, principal_id FROM identity ORDER BY seq DESC LIMIT 1");
-        if (!st.executeStep()) return std::nullopt;
+    // The current identity row: the last transition, and for a link the
+    // fingerprint of the login it is bound to.
+    struct IdentityRow {
+        std::int64_t seq = 0;
         Identity id;
-        id.anon_id = st.getColumn(0).getString();
-        if (!st.getColumn(1).isNull()) id.principal_id = st.getColumn(1).getString();
-        return id;
+        std::optional<std::string> login_fp;
+    };
+
+    std::optional<IdentityRow> latest_row() {
+        SQLite::Statement st(db, "SELECT seq, anon_id, principal_id, login_fp FROM identity ORDER BY seq DESC LIMIT 1");
+        if (!st.executeStep()) return std::nullopt;
+        IdentityRow row;
+        row.seq = st.getColumn(0).getInt64();
+        row.id.anon_id = st.getColumn(1).getString();
+        if (!st.getColumn(2).isNull()) row.id.principal_id = st.getColumn(2).getString();
+        if (!st.getColumn(3).isNull()) row.login_fp = st.getColumn(3).getString();
+        return row;
     }
 
-    void insert_transition(const char* transition, const Identity& id) {
+    std::optional<Identity> latest_identity() {
+        auto row = latest_row();
+        return row ? std::optional<Identity>(row->id) : std::nullopt;
+    }
+
+    void insert_transition(const char* transition, const Identity& id,
+                           const std::optional<std::string>& login_fp = std::nullopt, const char* reason = nullptr) {
         auto now = clock.now_ms();
         SQLite::Statement st(db,
-                             "INSERT INTO identity (uuid, timestamp, transition, anon_id, principal_id) "
-                             "VALUES (?, ?, ?, ?, ?)");
+                             "INSERT INTO identity (uuid, timestamp, transition, anon_id, principal_id, login_fp, reason) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)");
         st.bind(1, uuid_v7(now));
         st.bind(2, rfc3339_ms(now));
         st.bind(3, transition);
         st.bind(4, id.anon_id);
         if (id.principal_id) st.bind(5, *id.principal_id);
         else st.bind(5);
+        if (id.principal_id && login_fp) st.bind(6, *login_fp);
+        else st.bind(6);
+        if (reason) st.bind(7, reason);
+        else st.bind(7);
         st.exec();
     }
 
@@ -218,28 +246,164 @@ struct Journal::Impl {
             throw JournalError("could not write " + paths.usage_json().string());
     }
 
-    Identity ensure_identity_locked() {
-        auto current = latest_identity();
-        auto file = read_identity_file(paths.usage_json());
-        if (!current) {
-            if (file) {
-                insert_transition("imported", *file);
-                return *file;
-            }
-            Identity fresh{uuid_v4(), std::nullopt};
-            insert_transition("created", fresh);
-            write_identity_file(fresh);
-            return fresh;
+    // The keyed fingerprint of a login's account identity (SPEC §4): never
+    // the secret, and meaningless outside this journal.
+    std::string fingerprint(const std::string& account_identity) {
+        auto key = get(Setting::identity_key);
+        if (!key || key->empty()) {  // a journal whose key went missing: make a new one
+            key = uuid_v4() + uuid_v4();
+            put(Setting::identity_key, key);
         }
-        if (!file) {
-            write_identity_file(*current);  // missing, corrupt or a planted symlink: rebuild
-        } else if (*file != *current) {
-            // Another tool (the Python CLI shares this file) changed the identity: adopt it.
-            insert_transition("imported", *file);
-            return *file;
-        }
-        return *current;
+        return to_hex(hmac_sha256(*key, account_identity));
     }
+
+    // What the journal last saw of the shared files: the lstat signatures of
+    // usage.json (empty: read it next time) and credentials.yaml, and the
+    // fingerprint of the login the latter held ("" for none).
+    // Also the login's org and project (telemetry properties), so a
+    // command needs no YAML parse while the file is unchanged.
+    struct FilesSeen {
+        std::string usage;
+        std::string credentials;
+        std::string login_fp;
+        std::string org_id;
+        std::string project_id;
+        bool operator==(const FilesSeen&) const = default;
+    };
+
+    // Stored as the five fields on separate lines (none can hold a newline:
+    // usable_credential_text refuses control characters).
+    FilesSeen files_seen() {
+        FilesSeen seen;
+        auto text = get(Setting::files_seen);
+        if (!text) return seen;
+        std::vector<std::string> parts;
+        std::size_t start = 0;
+        for (;;) {
+            auto nl = text->find('\n', start);
+            parts.push_back(text->substr(start, nl == std::string::npos ? std::string::npos : nl - start));
+            if (nl == std::string::npos) break;
+            start = nl + 1;
+        }
+        if (parts.size() != 5) return seen;
+        return {parts[0], parts[1], parts[2], parts[3], parts[4]};
+    }
+
+    void save_files_seen(const FilesSeen& seen) {
+        put(Setting::files_seen, std::optional<std::string>(seen.usage + "\n" + seen.credentials + "\n" + seen.login_fp +
+                                                            "\n" + seen.org_id + "\n" + seen.project_id));
+    }
+
+    // Whether `anon_id` is or was linked to a principal other than `principal`.
+    bool linked_elsewhere(const std::string& anon_id, const std::string& principal) {
+        SQLite::Statement st(db, "SELECT 1 FROM identity WHERE anon_id = ? AND principal_id IS NOT NULL "
+                                 "AND principal_id <> ? LIMIT 1");
+        st.bind(1, anon_id);
+        st.bind(2, principal);
+        return st.executeStep();
+    }
+
+    Identity rotate_locked(const char* reason) {
+        Identity fresh{uuid_v4(), std::nullopt};
+        insert_transition("rotated", fresh, std::nullopt, reason);
+        write_identity_file(fresh);
+        return fresh;
+    }
+
+    // The result of the per-append check; `login_fp` is the current login's
+    // fingerprint (nullopt: no login).
+    struct Synced {
+        CurrentIdentity current;
+        std::optional<std::string> login_fp;
+    };
+
+    // SPEC §4, inside the caller's write transaction. Costs two lstat calls
+    // and one settings read while nothing changed; a file is read only when
+    // its signature differs from what the journal last saw. A signature is
+    // taken before the content is read, so a file replaced in between is
+    // read again next time, never missed.
+    Synced sync_identity_locked(const std::optional<LoginOverride>& login = std::nullopt) {
+        FilesSeen seen = files_seen();
+        const FilesSeen before = seen;
+        if (!login) {
+            std::string sig = file_signature(paths.credentials());
+            if (sig != seen.credentials) {
+                auto creds = load_credentials(paths.credentials());
+                seen.login_fp = creds ? fingerprint(creds->account_identity()) : "";
+                seen.org_id.clear();
+                seen.project_id.clear();
+                if (creds && creds->oauth && creds->oauth->context) {
+                    seen.org_id = creds->oauth->context->org_id;
+                    seen.project_id = creds->oauth->context->project_id;
+                }
+                seen.credentials = is_racy_signature(sig) ? std::string() : sig;
+            }
+        }
+        std::optional<std::string> login_fp;
+        if (login) {
+            if (login->account_identity) login_fp = fingerprint(*login->account_identity);
+        } else if (!seen.login_fp.empty()) {
+            login_fp = seen.login_fp;
+        }
+
+        bool wrote_file = false;
+        auto row = latest_row();
+        const std::string usage_sig = file_signature(paths.usage_json());
+        if (!row || usage_sig != seen.usage) {
+            auto file = read_identity_file(paths.usage_json());
+            if (!row && !file) {
+                Identity fresh{uuid_v4(), std::nullopt};
+                const bool purged = get(Setting::identity_purged).has_value();
+                insert_transition("created", fresh, std::nullopt, purged ? rotation::kPurge : nullptr);
+                if (purged) put(Setting::identity_purged, std::optional<std::string>());
+                write_identity_file(fresh);
+                wrote_file = true;
+            } else if (!file) {
+                write_identity_file(row->id);  // missing, corrupt or a planted symlink: rebuild
+                wrote_file = true;
+            } else if (!row || *file != row->id) {
+                // Another program (the Python CLI shares this file) changed the
+                // identity: adopt it. A link it made takes the current login's
+                // fingerprint, unless that anonymous id is or was linked to
+                // someone else here: then it must not be used for this one.
+                insert_transition("imported", *file, login_fp);
+                if (file->principal_id && linked_elsewhere(file->anon_id, *file->principal_id)) {
+                    rotate_locked(rotation::kCredentialsChanged);
+                    wrote_file = true;
+                }
+            }
+            row = latest_row();
+        }
+        if (row->id.principal_id) {
+            if (!login_fp) {
+                rotate_locked(rotation::kCredentialsRemoved);
+                wrote_file = true;
+            } else if (!row->login_fp) {
+                // A link from before fingerprints were kept: bound to the login in use now.
+                SQLite::Statement bind(db, "UPDATE identity SET login_fp = ? WHERE seq = ?");
+                bind.bind(1, *login_fp);
+                bind.bind(2, row->seq);
+                bind.exec();
+            } else if (*row->login_fp != *login_fp) {
+                rotate_locked(rotation::kCredentialsChanged);
+                wrote_file = true;
+            }
+            if (wrote_file) row = latest_row();
+        }
+        // After a write of our own the file is read once more next time
+        // rather than trusting a signature taken after it.
+        seen.usage = wrote_file || is_racy_signature(usage_sig) ? std::string() : usage_sig;
+        if (!(seen == before)) save_files_seen(seen);
+        Synced out;
+        static_cast<Identity&>(out.current) = row->id;
+        out.current.logged_in = login_fp.has_value();
+        out.current.org_id = login ? login->org_id : seen.org_id;
+        out.current.project_id = login ? login->project_id : seen.project_id;
+        out.login_fp = login_fp;
+        return out;
+    }
+
+    Identity ensure_identity_locked() { return sync_identity_locked().current; }
 
     void bump_counter(const char* name, std::int64_t by) {
         if (by == 0) return;
@@ -430,19 +594,27 @@ std::optional<Identity> Journal::identity() {
     return impl_->read([&] { return impl_->latest_identity(); });
 }
 
-Identity Journal::ensure_identity() {
-    return impl_->write([&] { return impl_->ensure_identity_locked(); });
+CurrentIdentity Journal::sync_identity(const std::optional<LoginOverride>& login) {
+    return impl_->write([&] { return impl_->sync_identity_locked(login).current; });
 }
 
 bool Journal::link(const std::string& principal, const std::function<std::string(const Identity&)>& alias_properties,
-                   const std::optional<std::string>& expected_anon_id) {
+                   const std::optional<std::string>& expected_anon_id, const std::optional<std::string>& login_account) {
     return impl_->write([&] {
-        Identity before = impl_->ensure_identity_locked();
+        auto synced = impl_->sync_identity_locked();
+        Identity before = synced.current;
         if (expected_anon_id && before.anon_id != *expected_anon_id) return false;
+        // The principal was looked up with a login that is no longer the one on disk.
+        if (login_account && synced.login_fp != impl_->fingerprint(*login_account)) return false;
         if (before.principal_id == principal) return false;
-        if (!is_usable_distinct_id(principal) || is_refused_distinct_id(before.anon_id)) return false;
+        if (!is_usable_distinct_id(principal)) return false;
+        // Never alias an anonymous id that is or was linked to someone else
+        // (SPEC §4): PostHog would merge two people.
+        if (before.principal_id || impl_->linked_elsewhere(before.anon_id, principal))
+            before = impl_->rotate_locked(rotation::kCredentialsChanged);
+        if (is_refused_distinct_id(before.anon_id)) return false;
         Identity after{before.anon_id, principal};
-        impl_->insert_transition("linked", after);
+        impl_->insert_transition("linked", after, synced.login_fp);
         auto now = impl_->clock.now_ms();
         SQLite::Statement st(impl_->db,
                              "INSERT INTO events (uuid, timestamp, created_ms, kind, event, distinct_id, anon_id, "
@@ -459,12 +631,27 @@ bool Journal::link(const std::string& principal, const std::function<std::string
     });
 }
 
-Identity Journal::rotate() {
+Identity Journal::rotate(const char* reason) {
+    return impl_->write([&] { return impl_->rotate_locked(reason); });
+}
+
+bool Journal::rotate_after_logout(bool removed_credentials) {
     return impl_->write([&] {
-        Identity fresh{uuid_v4(), std::nullopt};
-        impl_->insert_transition("rotated", fresh);
-        impl_->write_identity_file(fresh);
-        return fresh;
+        auto row = impl_->latest_row();
+        if (!removed_credentials && (!row || !row->id.principal_id)) return false;
+        impl_->rotate_locked(rotation::kLogout);
+        return true;
+    });
+}
+
+std::optional<std::string> Journal::last_rotation_reason() {
+    return impl_->read([&] {
+        std::optional<std::string> reason;
+        SQLite::Statement st(impl_->db,
+                             "SELECT reason FROM identity WHERE reason IS NOT NULL ORDER BY seq DESC LIMIT 1");
+        if (st.executeStep()) reason = st.getColumn(0).getString();
+        else if (impl_->get(Setting::identity_purged)) reason = rotation::kPurge;
+        return reason;
     });
 }
 
@@ -472,13 +659,14 @@ std::vector<IdentityTransition> Journal::identity_history() {
     return impl_->read([&] {
         std::vector<IdentityTransition> out;
         SQLite::Statement st(impl_->db,
-                             "SELECT transition, anon_id, principal_id, timestamp FROM identity ORDER BY seq");
+                             "SELECT transition, anon_id, principal_id, timestamp, reason FROM identity ORDER BY seq");
         while (st.executeStep()) {
             IdentityTransition t;
             t.transition = st.getColumn(0).getString();
             t.identity.anon_id = st.getColumn(1).getString();
             if (!st.getColumn(2).isNull()) t.identity.principal_id = st.getColumn(2).getString();
             t.timestamp = st.getColumn(3).getString();
+            if (!st.getColumn(4).isNull()) t.reason = st.getColumn(4).getString();
             out.push_back(std::move(t));
         }
         return out;
@@ -501,12 +689,13 @@ StoredEvent make_row(NewEvent ev, const Identity& id, std::int64_t now_ms) {
     return row;
 }
 
-StoredEvent Journal::append(const std::function<NewEvent(const Identity&)>& build) {
+StoredEvent Journal::append(const std::function<NewEvent(const CurrentIdentity&)>& build,
+                            const std::optional<LoginOverride>& login) {
     std::vector<std::string> folded;
     StoredEvent row = impl_->write([&] {
         // Set-aside events happened before this one: they go first.
         folded = impl_->fold_set_aside_locked();
-        Identity id = impl_->ensure_identity_locked();
+        CurrentIdentity id = impl_->sync_identity_locked(login).current;
         StoredEvent r = make_row(build(id), id, impl_->clock.now_ms());
         std::int64_t pending = impl_->insert_row(r);
         r.seq = impl_->db.getLastInsertRowid();
@@ -517,20 +706,26 @@ StoredEvent Journal::append(const std::function<NewEvent(const Identity&)>& buil
     return row;
 }
 
-Journal::Recorded Journal::append_or_set_aside(const std::function<NewEvent(const Identity&)>& build) {
+Journal::Recorded Journal::append_or_set_aside(const std::function<NewEvent(const CurrentIdentity&)>& build,
+                                               const std::optional<LoginOverride>& login) {
     try {
-        append(build);
+        append(build, login);
         return Recorded::appended;
     } catch (const JournalBusy&) {
     }
     // Reading needs no lock in WAL mode. usage.json wins where it differs:
     // it is what the next writer would adopt.
-    Identity id;
+    CurrentIdentity id;
     try {
-        if (auto current = identity()) id = *current;
+        if (auto current = identity()) static_cast<Identity&>(id) = *current;
     } catch (const JournalError&) {
     }
-    if (auto file = read_identity_file(impl_->paths.usage_json())) id = *file;
+    if (auto file = read_identity_file(impl_->paths.usage_json())) static_cast<Identity&>(id) = *file;
+    id.logged_in = login ? login->account_identity.has_value()
+                         : load_credentials(impl_->paths.credentials()).has_value();
+    // Without the journal the link's login cannot be checked; a link whose
+    // credentials are gone is at least not carried on.
+    if (!id.logged_in) id.principal_id.reset();
     return set_aside(impl_->paths, make_row(build(id), id, impl_->clock.now_ms())) ? Recorded::set_aside
                                                                                     : Recorded::lost;
 }
@@ -740,7 +935,11 @@ void Journal::purge(bool all) {
         impl_->db.exec("DELETE FROM events");
         impl_->db.exec("UPDATE counters SET value = 0");
         impl_->db.exec("DELETE FROM settings WHERE key LIKE 'ship.%'");
-        if (all) impl_->db.exec("DELETE FROM identity");
+        if (all) {
+            impl_->db.exec("DELETE FROM identity");
+            impl_->put(Setting::files_seen, std::optional<std::string>());
+            impl_->put(Setting::identity_purged, std::optional<std::string>("1"));
+        }
     });
     purge_set_aside(impl_->paths);
     if (all) ::unlink(impl_->paths.usage_json().c_str());

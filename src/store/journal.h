@@ -96,6 +96,37 @@ struct IdentityTransition {
     std::string transition;  // created | imported | linked | rotated
     Identity identity;
     std::string timestamp;
+    std::optional<std::string> reason;  // rotated: logout | credentials_removed | credentials_changed; created: purge
+};
+
+// Why an identity was rotated (SPEC §4, `usage status --json` identity.reason).
+namespace rotation {
+inline constexpr const char* kLogout = "logout";
+inline constexpr const char* kCredentialsRemoved = "credentials_removed";
+inline constexpr const char* kCredentialsChanged = "credentials_changed";
+inline constexpr const char* kPurge = "purge";
+}  // namespace rotation
+
+// The identity an event is appended under, after the per-append check of
+// usage.json and credentials.yaml (SPEC §4), and whether a login exists.
+struct CurrentIdentity : Identity {
+    bool logged_in = false;
+    // The org and project the login works in (an OAuth login's context), "" when none.
+    std::string org_id;
+    std::string project_id;
+    // The distinct id the event gets: the principal when linked, else the anonymous id.
+    const std::string& distinct_id() const { return principal_id ? *principal_id : anon_id; }
+    // Logged in but not linked yet: the shipper resolves the row (SPEC §4 rule 4).
+    bool needs_identity() const { return !principal_id && logged_in; }
+};
+
+// Who is logged in, when the caller knows better than credentials.yaml:
+// logout journals its event as the login it has just removed.
+// `account_identity` is Credentials::account_identity(); nullopt: no login.
+struct LoginOverride {
+    std::optional<std::string> account_identity;
+    std::string org_id;
+    std::string project_id;
 };
 
 struct OpenOutcome;
@@ -117,21 +148,39 @@ public:
     // --- identity -------------------------------------------------------
     // The current identity, or nullopt before the first transition.
     std::optional<Identity> identity();
-    // Makes sure an identity exists and usage.json matches it, in one write
-    // transaction: adopts a valid usage.json as `imported` (also when it was
-    // changed by another tool), creates one otherwise, and rewrites a missing
-    // or corrupt usage.json from the journal.
-    Identity ensure_identity();
+    // Makes sure an identity exists and follows the files, in one write
+    // transaction (SPEC §4): a cheap stat of usage.json and credentials.yaml
+    // against what the journal last saw, their contents read only when they
+    // changed; a changed valid usage.json is adopted (`imported`; a link in it
+    // takes the current login's fingerprint), a missing or corrupt one is
+    // rebuilt from the journal; a link whose login is gone or replaced is
+    // rotated (credentials_removed / credentials_changed). Every append runs
+    // this check first, inside its own transaction.
+    CurrentIdentity sync_identity(const std::optional<LoginOverride>& login = std::nullopt);
+    Identity ensure_identity() { return sync_identity(); }
     // Journals `linked` plus the `$create_alias` row (alias → principal) in one
-    // transaction; returns false (and writes nothing) when already linked to
-    // `principal`, when either id is one PostHog refuses, or when
+    // transaction, after the sync_identity check; the link is bound to the
+    // fingerprint of `login_account` (Credentials::account_identity of the
+    // login the principal was looked up with; nullopt: the current login).
+    // An anonymous id that is or was linked to another principal is never
+    // aliased: it is rotated first (credentials_changed) and the fresh id is
+    // linked. Returns false (and writes nothing) when already linked to
+    // `principal`, when either id is one PostHog refuses, when
+    // `login_account` is no longer the current login, or when
     // `expected_anon_id` is given and is no longer the current anonymous id
     // (a logout rotated it while the principal was being looked up: the new
     // id belongs to whoever comes next).
     bool link(const std::string& principal, const std::function<std::string(const Identity&)>& alias_properties,
-              const std::optional<std::string>& expected_anon_id = std::nullopt);
-    // Journals `rotated`: a fresh anonymous id, link cleared.
-    Identity rotate();
+              const std::optional<std::string>& expected_anon_id = std::nullopt,
+              const std::optional<std::string>& login_account = std::nullopt);
+    // Journals `rotated` for `reason` (rotation::…): a fresh anonymous id, link cleared.
+    Identity rotate(const char* reason = rotation::kLogout);
+    // Logout, after its own event: rotates (reason logout) when the identity
+    // is linked or `removed_credentials`; returns whether it did.
+    bool rotate_after_logout(bool removed_credentials);
+    // The reason of the last rotation (or of the identity made after a
+    // purge), nullopt when there was none.
+    std::optional<std::string> last_rotation_reason();
     std::vector<IdentityTransition> identity_history();
 
     // --- events ---------------------------------------------------------
@@ -143,13 +192,15 @@ public:
     // before it, and the pending cap. `build` may be called more than once
     // if the transaction must be retried. Throws JournalBusy when the lock
     // could not be had in time.
-    StoredEvent append(const std::function<NewEvent(const Identity&)>& build);
+    StoredEvent append(const std::function<NewEvent(const CurrentIdentity&)>& build,
+                       const std::optional<LoginOverride>& login = std::nullopt);
 
     enum class Recorded { appended, set_aside, lost };
     // append(), but when the lock cannot be had in time the event is set
     // aside (store/set_aside.h) with the identity the journal and usage.json
     // show now, for the next writer to fold in. Never throws JournalBusy.
-    Recorded append_or_set_aside(const std::function<NewEvent(const Identity&)>& build);
+    Recorded append_or_set_aside(const std::function<NewEvent(const CurrentIdentity&)>& build,
+                                 const std::optional<LoginOverride>& login = std::nullopt);
 
     // Folds set-aside events into the journal (the shipper, before it
     // drains). Returns how many it added.

@@ -128,6 +128,10 @@ TEST_CASE("the first-run privacy notice appears once per config dir", "[cli]") {
     CHECK(first.err.find("ARCADE_USAGE_TRACKING=0") != std::string::npos);
     CHECK(first.err.find("DO_NOT_TRACK=1") != std::string::npos);
     CHECK(first.err.find("arcade usage disable") != std::string::npos);
+    // On a machine that also has the Python CLI, only ARCADE_USAGE_TRACKING=0 stops both: say so.
+    CHECK(first.err.find("ARCADE_USAGE_TRACKING=0: it is the only setting that also stops the Python Arcade CLI") !=
+          std::string::npos);
+    CHECK(first.err.find("stop this CLI only") != std::string::npos);
     auto second = a.run({"--version"});
     CHECK(second.err.empty());
 }

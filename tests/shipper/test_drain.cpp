@@ -236,6 +236,8 @@ TEST_CASE("rows PostHog would reject are dead-lettered before sending", "[shippe
 
 TEST_CASE("an alias goes alone and is acknowledged before any row carrying its principal", "[shipper]") {
     Rig rig;
+    // A link is bound to a login (SPEC §4): without one the next append would rotate it.
+    REQUIRE(save_credentials(rig.paths.credentials(), {"arc_secret_key_123", "a@example.com", std::nullopt}));
     auto before = rig.add();
     REQUIRE(rig.journal->link("usr_9", [](const store::Identity& id) {
         return shipper::alias_properties(id.anon_id, "usr_9");

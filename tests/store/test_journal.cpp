@@ -12,6 +12,7 @@
 #include <regex>
 #include <thread>
 
+#include "core/credentials.h"
 #include "core/files.h"
 #include "core/time_format.h"
 #include "core/uuid.h"
@@ -32,7 +33,15 @@ struct Fixture {
     ConfigPaths paths{tmp.path() / ".arcade"};
     FixedClock clock{1'790'000'000'000};
     Tricks tricks;
-    explicit Fixture(Tricks t = {}) : tricks(t) { REQUIRE(ensure_private_dir(paths.dir)); }
+    // Logged in (a link is bound to a login, SPEC §4).
+    explicit Fixture(Tricks t = {}) : tricks(t) {
+        REQUIRE(ensure_private_dir(paths.dir));
+        login("arc_fixture_key");
+    }
+
+    void login(const std::string& key) const {
+        REQUIRE(save_credentials(paths.credentials(), {key, "fixture@example.com", std::nullopt}));
+    }
 
     std::unique_ptr<store::Journal> open() {
         auto out = store::Journal::open(paths, clock, store::OpenMode::read_write, tricks);
@@ -152,8 +161,9 @@ TEST_CASE("a missing or corrupt usage.json is rebuilt from the journal", "[store
     append(*j);
     auto id = *j->identity();
     std::string expected = store::format_identity_json(id);
-    std::string corrupt = GENERATE(std::string("garbage{"), std::string("[1,2,3]"), std::string("{\"anon_id\": \"x\"}"),
-                                   std::string("{\"linked_principal_id\": null}"), std::string("{\"anon_id\": 5, \"linked_principal_id\": null}"),
+    std::string corrupt = GENERATE(std::string("garbage{"), std::string("[1,2,3]"), std::string("{\"anon_id\": true}"),
+                                   std::string("{\"linked_principal_id\": null}"), std::string("{\"anon_id\": 1.5, \"linked_principal_id\": null}"),
+                                   std::string("{\"anon_id\": \"null\"}"),
                                    std::string(10 * 1024 * 1024, 'x'), std::string());
     if (corrupt.empty()) std::filesystem::remove(f.paths.usage_json());
     else REQUIRE(write_file_atomic(f.paths.usage_json(), corrupt));

@@ -135,7 +135,7 @@ TEST_CASE("e2e: worker list across pages, with mismatches and one-sided workers"
     CHECK_FALSE(ev->error_message);
 }
 
-TEST_CASE("e2e: `arcade server list --json` is tracked as worker.list", "[worker_api]") {
+TEST_CASE("e2e: `arcade server list --json` is tracked as server.list, as the Python CLI names it", "[worker_api]") {
     Arcade arcade;
     arcade.cloud.set_workers({{"cloud-only", "https://c.dev"}});
     auto r = arcade.run({"server", "list", "--json"});
@@ -148,10 +148,10 @@ TEST_CASE("e2e: `arcade server list --json` is tracked as worker.list", "[worker
     CHECK(std::string(doc[0]["id"].GetString()) == "cloud-only");
     CHECK(doc[0]["engine_registered"].GetBool() == false);
 
-    auto ev = arcade.last_event("worker.list");
+    auto ev = arcade.last_event("server.list");
     REQUIRE(ev);
     CHECK(ev->event == "CLI execution succeeded");
-    CHECK_FALSE(arcade.last_event("server.list"));
+    CHECK_FALSE(arcade.last_event("worker.list"));
 }
 
 TEST_CASE("e2e: not logged in", "[worker_api]") {
@@ -267,7 +267,7 @@ TEST_CASE("e2e: logs end at [DONE]", "[worker_api]") {
     auto r = arcade.run({"server", "logs", "w1"});
     CHECK(r.exit_code == 0);
     CHECK(r.out == "a\n");
-    CHECK(arcade.last_event("worker.logs")->event == "CLI execution succeeded");
+    CHECK(arcade.last_event("server.logs")->event == "CLI execution succeeded");
 }
 
 TEST_CASE("e2e: Ctrl-C ends logs with 130 and still records the event", "[worker_api]") {
@@ -408,7 +408,7 @@ TEST_CASE("e2e: `arcade server` alone shows the group's help, as `server`", "[wo
         CHECK(r.out.find(std::string("\n  ") + sub + " ") != std::string::npos);
     CHECK(r.err.find("A subcommand is required") == std::string::npos);
     CHECK(arcade.engine.requests().empty());
-    CHECK(arcade.last_event("worker")->event == "CLI execution succeeded");  // still recorded
+    CHECK(arcade.last_event(typed)->event == "CLI execution succeeded");  // still recorded, as typed
 }
 
 TEST_CASE("e2e: help names the command as typed", "[worker_api]") {
@@ -428,7 +428,7 @@ TEST_CASE("e2e: an unknown worker command is named", "[worker_api]") {
     Arcade arcade;
     // The event is named after the commands CLI11 did recognise.
     auto [args, command] = GENERATE(table<std::vector<std::string>, std::string>(
-        {{{"server", "bogus"}, "worker"}, {{"worker", "bogus", "list"}, "worker.list"}}));
+        {{{"server", "bogus"}, "server"}, {{"worker", "bogus", "list"}, "worker.list"}}));
     auto r = arcade.run(args);
     CHECK(r.exit_code == 2);
     CHECK(r.out.empty());
