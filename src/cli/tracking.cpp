@@ -74,7 +74,8 @@ std::string build_properties(const Invocation& inv, const Environ& env) {
     f.str("os_release", uts.release);
     f.integer("duration_ms",
               std::max<std::int64_t>(0, std::chrono::round<std::chrono::milliseconds>(inv.end - inv.start).count()));
-    if (inv.exit_code != 0) f.str("error_message", scrub_error_message(inv.error_message, home_dir(env)));
+    if (inv.exit_code != 0)
+        f.str("error_message", scrub_error_message(inv.error_message, home_dir(env), current_secret_values(env)));
     f.number("device_start_timestamp", seconds(inv.start));
     f.number("device_end_timestamp", seconds(inv.end));
     f.str("$lib", build::kLibName);
