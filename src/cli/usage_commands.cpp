@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/files.h"
 #include "core/json_fields.h"
+#include "core/terminal_text.h"
 #include "core/time_format.h"
 #include "shipper/schedule.h"
 #include "shipper/ship_run.h"
@@ -201,12 +202,13 @@ void write_text_status(Context& ctx, const Status& s, bool with_events) {
     };
     auto& o = ctx.out();
     o << bold("Usage tracking") << ": "
-      << (s.enabled ? paint("on", "32") : paint("off", "33") + " — " + s.reason) << "\n\n";
+      << (s.enabled ? paint("on", "32") : paint("off", "33") + " — " + terminal_safe(s.reason)) << "\n\n";
     o << bold("Identity") << "\n";
-    o << fmt::format("  {:<18} {}\n", "anonymous id", s.have_identity ? s.identity.anon_id : "(none yet)");
-    o << fmt::format("  {:<18} {}\n", "linked principal", s.identity.principal_id.value_or("none"));
+    o << fmt::format("  {:<18} {}\n", "anonymous id",
+                     s.have_identity ? terminal_safe(s.identity.anon_id) : "(none yet)");
+    o << fmt::format("  {:<18} {}\n", "linked principal", terminal_safe(s.identity.principal_id.value_or("none")));
     if (s.have_identity)
-        o << fmt::format("  {:<18} {}{}\n", "next event as", s.next_distinct_id,
+        o << fmt::format("  {:<18} {}{}\n", "next event as", terminal_safe(s.next_distinct_id),
                          s.identity.principal_id ? " (identified)"
                          : s.next_needs_identity ? " (anonymous until the shipper links your login)"
                                                  : " (anonymous)");
@@ -225,13 +227,15 @@ void write_text_status(Context& ctx, const Status& s, bool with_events) {
     o << fmt::format("  {:<18} {}\n", "running", s.running ? "yes" : "no");
     o << fmt::format("  {:<18} {}\n", "last attempt", ago(s.last_attempt));
     o << fmt::format("  {:<18} {}\n", "last success", ago(s.last_success));
-    o << fmt::format("  {:<18} {}\n", "last error", s.last_error ? paint(*s.last_error, "31") : "none");
+    o << fmt::format("  {:<18} {}\n", "last error",
+                     s.last_error ? paint(terminal_safe(*s.last_error), "31") : "none");
     o << fmt::format("  {:<18} {}\n", "next attempt",
                      s.next_attempt && *s.next_attempt > now ? ago(s.next_attempt) : std::string("any time"));
     o << "\n" << bold("Journal") << "\n";
-    o << fmt::format("  {:<18} {}\n", "path", s.journal_path.empty() ? "(none)" : s.journal_path);
+    o << fmt::format("  {:<18} {}\n", "path", s.journal_path.empty() ? "(none)" : terminal_safe(s.journal_path));
     o << fmt::format("  {:<18} {}\n", "size", human_bytes(s.journal_bytes));
-    if (!s.journal_problem.empty()) o << fmt::format("  {:<18} {}\n", "problem", paint(s.journal_problem, "31"));
+    if (!s.journal_problem.empty())
+        o << fmt::format("  {:<18} {}\n", "problem", paint(terminal_safe(s.journal_problem), "31"));
     if (with_events) {
         o << "\n" << bold("Events") << "\n";
         if (s.events.empty()) o << "  (none)\n";
@@ -242,8 +246,10 @@ void write_text_status(Context& ctx, const Status& s, bool with_events) {
             if (!props.HasParseError() && props.IsObject() && props.HasMember("command_name") &&
                 props["command_name"].IsString())
                 command = props["command_name"].GetString();
-            o << fmt::format("  {}  {:<7}  {:<24} {:<16} as {}{}\n", e.timestamp, e.state, e.event, command,
-                             e.distinct_id, e.dead_reason ? " — " + *e.dead_reason : "");
+            o << fmt::format("  {}  {:<7}  {:<24} {:<16} as {}{}\n", terminal_safe(e.timestamp),
+                             terminal_safe(e.state),
+                             terminal_safe(e.event), terminal_safe(command), terminal_safe(e.distinct_id),
+                             e.dead_reason ? " — " + terminal_safe(*e.dead_reason) : "");
         }
     }
 }
@@ -324,7 +330,8 @@ int set_disabled(Context& ctx, bool disabled) {
     } else {
         ctx.out() << "Usage tracking enabled.\n";
         auto tracking = shipper::decide_tracking(ctx.env());
-        if (!tracking.enabled) ctx.out() << "Note: still off in this environment: " << tracking.reason << ".\n";
+        if (!tracking.enabled)
+            ctx.out() << "Note: still off in this environment: " << terminal_safe(tracking.reason) << ".\n";
     }
     return 0;
 }
@@ -345,15 +352,15 @@ int run_flush(Context& ctx) {
     using S = shipper::ShipOutcome::Status;
     if (outcome.status != S::ran) {
         if (outcome.status == S::tracking_off) {
-            ctx.out() << "Usage tracking is off (" << outcome.reason << "); nothing was sent.\n";
+            ctx.out() << "Usage tracking is off (" << terminal_safe(outcome.reason) << "); nothing was sent.\n";
             return 0;
         }
-        return ctx.fail("Could not flush: " + outcome.reason + ".");
+        return ctx.fail("Could not flush: " + terminal_safe(outcome.reason) + ".");
     }
     const auto& r = outcome.report;
     ctx.out() << fmt::format("Delivered {} event{}; {} pending, {} dead-lettered{}.\n", r.delivered,
                              r.delivered == 1 ? "" : "s", r.remaining, r.dead,
-                             r.error.empty() ? "" : " — " + r.error);
+                             r.error.empty() ? "" : " — " + terminal_safe(r.error));
     if (r.remaining > 0) {
         ctx.set_error(fmt::format("{} events remain undelivered", r.remaining));
         return 1;

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <fstream>
 #include <string>
 
 #include "cli_harness.h"
@@ -112,4 +113,58 @@ TEST_CASE("finding 6: a key of no known shape that a server echoes in a 401 is r
     const std::string sent = everything_sent(a, sink);
     CHECK(sent.find("worker.list") != std::string::npos);
     CHECK(sent.find(key) == std::string::npos);
+}
+
+namespace {
+
+// True when `text` holds a byte a terminal could obey: ESC, another C0
+// control than newline or tab, DEL, or a C1 control (raw or UTF-8 encoded).
+bool has_terminal_control(const std::string& text) {
+    for (std::size_t i = 0; i < text.size();) {
+        auto c = static_cast<unsigned char>(text[i]);
+        if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) return true;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        if (c < 0xC2) return true;  // a stray continuation byte: raw C1 among them
+        const std::size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9F) return true;
+        i += length;
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("finding 10: usage status and flush print no terminal controls from files or PostHog", "[cli]") {
+    const std::string evil = "\x1b]0;PWNED-TITLE\x07\x1b[2J\xc2\x9b" "31m";
+    PostHogSink sink;
+    sink.start();
+    Step step;
+    step.status = 500;
+    step.body = "{\"type\":\"validation_error\",\"detail\":\"" + std::string("\\u001b]0;PWNED\\u0007\\u001b[2J") +
+                evil + "\"}";
+    // Every answer fails (the shipper `--version` starts, then `usage
+    // flush`): the body is kept as the last error and shown by both.
+    sink.script(std::vector<Step>(20, step));
+    Arcade a(sink.url());
+    fs::create_directories(a.config_dir());
+    fs::permissions(a.config_dir(), fs::perms::owner_all);
+    {
+        std::ofstream(a.config_dir() / "usage.json")
+            << "{\n  \"anon_id\": \"" << evil << "\",\n  \"linked_principal_id\": null\n}\n";
+    }
+    CHECK(a.run({"--version"}).exit_code == 0);
+    a.wait_shipper_idle();
+    auto flush = a.run({"usage", "flush"});
+    INFO(flush.out << flush.err);
+    CHECK_FALSE(has_terminal_control(flush.out));
+    CHECK_FALSE(has_terminal_control(flush.err));
+    auto status = a.run({"usage", "status", "--events"});
+    INFO(status.out);
+    CHECK(status.exit_code == 0);
+    CHECK(status.out.find("last error") != std::string::npos);
+    CHECK_FALSE(has_terminal_control(status.out));
+    CHECK_FALSE(has_terminal_control(status.err));
 }
