@@ -53,6 +53,7 @@ struct Status {
     store::QueueCounts queue;
     std::int64_t set_aside = 0;  // events waiting outside a locked journal
     bool running = false;
+    std::string ship_lock_problem;  // why no shipper can take ship.lock
     std::optional<std::int64_t> last_attempt, last_success, next_attempt;
     std::optional<std::string> last_error;
     std::string journal_path;
@@ -64,7 +65,8 @@ struct Status {
 Status gather_status(Context& ctx, bool with_events) {
     Status s;
     const auto& paths = ctx.paths();
-    auto tracking = shipper::decide_tracking(ctx.env(), paths.has_value());
+    const std::string dir_problem = paths ? config_dir_problem(*paths) : std::string();
+    auto tracking = shipper::decide_tracking(ctx.env(), paths.has_value(), std::nullopt, dir_problem);
     s.enabled = tracking.enabled;
     s.reason = tracking.reason;
     if (!paths) return s;
@@ -114,6 +116,7 @@ Status gather_status(Context& ctx, bool with_events) {
     }
     s.set_aside = store::count_set_aside(*paths);
     s.running = store::ShipLock::is_held_elsewhere(paths->ship_lock());
+    s.ship_lock_problem = store::ShipLock::problem_at(paths->ship_lock());
     return s;
 }
 
@@ -146,6 +149,7 @@ void write_json_status(Context& ctx, const Status& s, bool with_events) {
     });
     f.object("shipper", [&] {
         f.boolean("running", s.running);
+        if (!s.ship_lock_problem.empty()) f.str("problem", s.ship_lock_problem);
         opt_time("last_attempt_at", s.last_attempt);
         opt_time("last_success_at", s.last_success);
         f.opt_str("last_error", s.last_error);
@@ -225,6 +229,8 @@ void write_text_status(Context& ctx, const Status& s, bool with_events) {
     o << fmt::format("  {:<18} {} (kept 7 days)\n", "sent", s.queue.sent);
     o << "\n" << bold("Shipper") << "\n";
     o << fmt::format("  {:<18} {}\n", "running", s.running ? "yes" : "no");
+    if (!s.ship_lock_problem.empty())
+        o << fmt::format("  {:<18} {}\n", "problem", paint(terminal_safe(s.ship_lock_problem), "31"));
     o << fmt::format("  {:<18} {}\n", "last attempt", ago(s.last_attempt));
     o << fmt::format("  {:<18} {}\n", "last success", ago(s.last_success));
     o << fmt::format("  {:<18} {}\n", "last error",

@@ -168,3 +168,42 @@ TEST_CASE("finding 10: usage status and flush print no terminal controls from fi
     CHECK_FALSE(has_terminal_control(status.out));
     CHECK_FALSE(has_terminal_control(status.err));
 }
+
+TEST_CASE("finding 14: a ship.lock symlink is refused by name, not blamed on another shipper", "[cli]") {
+    PostHogSink sink;
+    sink.start();
+    Arcade a(sink.url());
+    CHECK(a.run({"--version"}).exit_code == 0);
+    a.wait_shipper_idle();
+    const fs::path lock = a.config_dir() / "ship.lock";
+    fs::remove(lock);
+    fs::create_symlink(a.path() / "elsewhere", lock);
+    CHECK(a.run({"--version"}).exit_code == 0);
+    a.wait_shipper_idle();
+    auto started = std::chrono::steady_clock::now();
+    auto flush = a.run({"usage", "flush"});
+    // Refused at once: waiting cannot make a symlink usable.
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+    CHECK(flush.exit_code == 1);
+    CHECK(flush.err.find("another shipper") == std::string::npos);
+    CHECK(flush.err.find("symbolic link") != std::string::npos);
+    CHECK_FALSE(fs::exists(a.path() / "elsewhere"));  // never written through
+    auto status = a.run({"usage", "status"});
+    CHECK(status.out.find("symbolic link") != std::string::npos);
+}
+
+TEST_CASE("finding 14: usage status says tracking cannot record when .arcade is a regular file", "[cli]") {
+    Arcade a;
+    { std::ofstream(a.config_dir()) << "not a directory\n"; }
+    CHECK(a.run({"--version"}).exit_code == 0);
+    auto status = a.run({"usage", "status", "--json"});
+    REQUIRE(status.exit_code == 0);
+    rapidjson::Document d;
+    d.Parse(status.out.c_str());
+    REQUIRE_FALSE(d.HasParseError());
+    CHECK_FALSE(d["tracking"]["enabled"].GetBool());
+    const std::string reason = d["tracking"]["reason"].GetString();
+    CHECK(reason.find("not a directory") != std::string::npos);
+    auto text = a.run({"usage", "status"});
+    CHECK(text.out.find("Usage tracking: off") != std::string::npos);
+}

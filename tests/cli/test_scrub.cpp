@@ -149,3 +149,13 @@ TEST_CASE("the tracking decision follows the environment and the build key", "[c
         CHECK(arcade::shipper::decide_tracking(env, false, JournalFacts{"x", true}).why == TrackingReason::do_not_track);
     }
 }
+
+TEST_CASE("a config dir problem the caller found turns tracking off with that reason", "[cli]") {
+    arcade::Environ env;
+    env.set("ARCADE_USAGE_POSTHOG_KEY", "phc_test");
+    auto t = arcade::shipper::decide_tracking(env, true, std::nullopt, "/h/.arcade is not a directory");
+    CHECK_FALSE(t.enabled);
+    CHECK(t.why == arcade::shipper::TrackingReason::no_config_dir);
+    CHECK(t.reason == "/h/.arcade is not a directory");
+    CHECK(arcade::shipper::decide_tracking(env, true).enabled);
+}
