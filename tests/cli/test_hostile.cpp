@@ -1,6 +1,7 @@
 // Issue 13, "hostile surroundings": each finding reproduced end to end with
 // the real binaries in a throwaway home, loopback servers only.
 #include <httplib.h>
+#include <sys/resource.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "cli_harness.h"
+#include "http/transport.h"
 #include "support/fake_arcade.h"
 #include "support/loopback_listener.h"
 #include "support/posthog_sink.h"
@@ -206,4 +208,49 @@ TEST_CASE("finding 14: usage status says tracking cannot record when .arcade is 
     CHECK(reason.find("not a directory") != std::string::npos);
     auto text = a.run({"usage", "status"});
     CHECK(text.out.find("Usage tracking: off") != std::string::npos);
+}
+
+namespace {
+
+// The peak resident size of the largest child this process has waited for, in KiB.
+long children_peak_kib() {
+    rusage usage{};
+    ::getrusage(RUSAGE_CHILDREN, &usage);
+    return usage.ru_maxrss;
+}
+
+}  // namespace
+
+TEST_CASE("finding 9: a huge answer is abandoned past the bound, with a clear error and bounded memory", "[cli]") {
+    constexpr std::size_t kHuge = 512u * 1024 * 1024;  // streamed by the server, never held
+    ScriptedServer engine(200, "", kHuge);
+
+    SECTION("the transport") {
+        auto transport = arcade::http::make_curl_transport("arcade-test");
+        arcade::http::Request req;
+        req.url = engine.url() + "/v1/workers";
+        req.timeout = std::chrono::seconds(20);
+        auto resp = transport->send(req);
+        CHECK(resp.failure == arcade::http::Failure::other);
+        CHECK(resp.error.find("larger than 16 MiB") != std::string::npos);
+        CHECK(resp.body.empty());
+        req.max_body_bytes = 64 * 1024;
+        resp = transport->send(req);
+        CHECK(resp.error.find("larger than 64 KiB") != std::string::npos);
+    }
+
+    SECTION("arcade worker list") {
+        Arcade a;
+        a.write_credentials("arc_o1SECRETo2SECRETo3", "ada@example.com");
+        a.env["ARCADE_ENGINE_URL"] = engine.url();
+        a.env["ARCADE_USAGE_TRACKING"] = "0";
+        const long before = children_peak_kib();
+        auto r = a.run({"worker", "list"}, std::nullopt, std::chrono::seconds(60));
+        const long peak = children_peak_kib();
+        INFO(r.err);
+        CHECK(r.exit_code == 1);
+        CHECK(r.err.find("larger than 16 MiB") != std::string::npos);
+        // Without a bound the whole 512 MiB was read into memory.
+        CHECK(std::max(before, peak) < 128 * 1024);
+    }
 }
