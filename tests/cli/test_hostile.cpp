@@ -1,5 +1,6 @@
 // Issue 13, "hostile surroundings": each finding reproduced end to end with
 // the real binaries in a throwaway home, loopback servers only.
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <httplib.h>
 #include <sys/resource.h>
 
@@ -253,4 +254,62 @@ TEST_CASE("finding 9: a huge answer is abandoned past the bound, with a clear er
         // Without a bound the whole 512 MiB was read into memory.
         CHECK(std::max(before, peak) < 128 * 1024);
     }
+}
+
+namespace {
+
+// What another program might do to the journal: a trigger on insert into
+// events that never ends (an endless recursive CTE).
+constexpr const char* kEndlessTrigger =
+    "CREATE TRIGGER forever AFTER INSERT ON events BEGIN "
+    "SELECT count(*) FROM (WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT x FROM r); "
+    "END;";
+
+}  // namespace
+
+TEST_CASE("finding 4: a journal changed by another program is foreign: commands run, tracking is off, status says why",
+          "[cli]") {
+    Arcade a;
+    REQUIRE(a.run({"--version"}).exit_code == 0);
+    a.wait_shipper_idle();
+    {
+        SQLite::Database db((a.config_dir() / "usage.db").string(), SQLite::OPEN_READWRITE);
+        db.exec(kEndlessTrigger);
+    }
+    auto started = std::chrono::steady_clock::now();
+    auto r = a.run({"--version"}, std::nullopt, std::chrono::seconds(15));
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "arcade 0.1.0\n");
+    auto status = a.run({"usage", "status", "--json"}, std::nullopt, std::chrono::seconds(15));
+    REQUIRE(status.exit_code == 0);
+    rapidjson::Document d;
+    d.Parse(status.out.c_str());
+    REQUIRE_FALSE(d.HasParseError());
+    CHECK_FALSE(d["tracking"]["enabled"].GetBool());
+    const std::string reason = d["tracking"]["reason"].GetString();
+    CHECK(reason.find("changed by another program") != std::string::npos);
+    CHECK(reason.find("trigger forever") != std::string::npos);
+}
+
+TEST_CASE("finding 4: even a runaway statement the schema check missed is stopped in bounded time", "[cli]") {
+    Arcade a;
+    REQUIRE(a.run({"--version"}).exit_code == 0);
+    a.wait_shipper_idle();
+    {
+        // A program that knows arcade's bookkeeping and marks its change as checked.
+        SQLite::Database db((a.config_dir() / "usage.db").string(), SQLite::OPEN_READWRITE);
+        db.exec(kEndlessTrigger);
+        const auto cookie = db.execAndGet("PRAGMA schema_version").getInt64();
+        db.exec("INSERT OR REPLACE INTO settings (key, value) VALUES ('journal.schema_checked', '" +
+                std::to_string(cookie) + "')");
+    }
+    auto started = std::chrono::steady_clock::now();
+    auto r = a.run({"--version"}, std::nullopt, std::chrono::seconds(20));
+    // The command's lock wait (at most kLockWait with the fair wait) plus kStepTimeLimit.
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(7));
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "arcade 0.1.0\n");
 }
