@@ -253,8 +253,8 @@ void write_text_status(Context& ctx, const Status& s, bool with_events) {
                 props["command_name"].IsString())
                 command = props["command_name"].GetString();
             o << fmt::format("  {}  {:<7}  {:<24} {:<16} as {}{}\n", terminal_safe(e.timestamp),
-                             terminal_safe(e.state),
-                             terminal_safe(e.event), terminal_safe(command), terminal_safe(e.distinct_id),
+                             terminal_safe(e.state), terminal_safe(e.event), terminal_safe(command),
+                             terminal_safe(e.distinct_id),
                              e.dead_reason ? " — " + terminal_safe(*e.dead_reason) : "");
         }
     }
