@@ -18,6 +18,7 @@
 #include "core/terminal_text.h"
 #include "core/time_format.h"
 #include "core/url_codec.h"
+#include "core/utf8.h"
 #include "http/transport.h"
 #include "shipper/identity_link.h"
 #include "shipper/schedule.h"
@@ -355,17 +356,45 @@ void check_worker_api_response(std::string_view input) {
 
 // ---------------------------------------------------------------------------
 
+namespace {
+
+// Whether `secret` is one the scrubber promises to remove wherever it shows:
+// long enough to redact by value, printable ASCII (what valid_utf8 might
+// turn into U+FFFD cannot be promised), without what the scrubber writes
+// itself (`~`, `%` escapes it decodes, the `[REDACTED]` marker).
+bool promised_secret(std::string_view secret) {
+    if (secret.size() < cli::kMinSecretChars) return false;
+    for (char c : secret)
+        if (c < 0x21 || c > 0x7E || c == '~' || c == '%' || c == '[' || c == ']') return false;
+    return std::string_view("[REDACTED]").find(secret) == std::string_view::npos;
+}
+
+}  // namespace
+
 void check_scrub(std::string_view input) {
     if (input.empty()) return;
     const std::size_t home_len = std::min<std::size_t>(static_cast<unsigned char>(input[0]), input.size() - 1);
     const std::string_view home = input.substr(1, home_len);
-    const std::string_view message = input.substr(1 + home_len);
+    std::string_view message = input.substr(1 + home_len);
+    // After the first NUL: the current credentials' values, NUL-separated.
+    std::vector<std::string> secrets;
+    if (auto nul = message.find('\0'); nul != std::string_view::npos) {
+        std::string_view rest = message.substr(nul + 1);
+        message = message.substr(0, nul);
+        while (!rest.empty()) {
+            auto end = rest.find('\0');
+            secrets.emplace_back(rest.substr(0, end));
+            rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+        }
+    }
 
-    const std::string out = cli::scrub_error_message(message, home);
+    const std::string out = cli::scrub_error_message(message, home, secrets);
     require(cli::valid_utf8(out) == out, "scrub_error_message returned invalid UTF-8 or a control character");
     std::size_t code_points = 0;
     for (char c : out) code_points += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
     require(code_points <= cli::kMaxErrorMessageChars, "scrub_error_message returned over 300 code points");
+    for (const auto& secret : secrets)
+        if (promised_secret(secret)) require(out.find(secret) == std::string::npos, "a current secret survived");
 
     const std::string clean = cli::valid_utf8(message);
     require(cli::valid_utf8(clean) == clean, "valid_utf8 is not idempotent");
@@ -378,6 +407,48 @@ void check_scrub(std::string_view input) {
                        std::all_of(plain_home.begin(), plain_home.end(),
                                    [](char c) { return (c >= 'a' && c <= 'z') || c == '/'; });
     if (plain) require(out.find(std::string(plain_home) + "/") == std::string::npos, "the home directory leaked");
+}
+
+// ---------------------------------------------------------------------------
+
+namespace {
+
+// What terminal_safe promises: nothing a terminal obeys (C0 but the line
+// breaks `lines` keeps, DEL, C1 encoded or raw), and well-formed UTF-8.
+void require_terminal_safe(const std::string& shown, bool lines) {
+    require(is_valid_utf8(shown), "terminal text is not well-formed UTF-8");
+    for (std::size_t i = 0; i < shown.size(); ++i) {
+        auto c = static_cast<unsigned char>(shown[i]);
+        if (lines && (c == '\n' || c == '\t')) continue;
+        require(c >= 0x20 && c != 0x7F, "a C0 control or DEL reached the terminal");
+        if (c == 0xC2 && i + 1 < shown.size()) {
+            auto next = static_cast<unsigned char>(shown[i + 1]);
+            require(next < 0x80 || next > 0x9F, "a C1 control reached the terminal");
+        }
+    }
+}
+
+}  // namespace
+
+void check_terminal_text(std::string_view input) {
+    const std::string line = terminal_safe(input);
+    const std::string lines = terminal_safe_lines(input);
+    require_terminal_safe(line, false);
+    require_terminal_safe(lines, true);
+    require(terminal_safe(line) == line, "terminal_safe is not idempotent");
+    require(terminal_safe_lines(lines) == lines, "terminal_safe_lines is not idempotent");
+    require(std::count(lines.begin(), lines.end(), '\n') == std::count(input.begin(), input.end(), '\n'),
+            "terminal_safe_lines changed the number of lines");
+    // Text with nothing to replace comes through unchanged.
+    if (is_valid_utf8(input) && std::none_of(input.begin(), input.end(), [](char ch) {
+            auto c = static_cast<unsigned char>(ch);
+            return c < 0x20 || c == 0x7F || c == 0xC2;
+        }))
+        require(line == input, "terminal_safe changed printable text");
+    for (std::size_t i = 0; i < std::min<std::size_t>(input.size(), 64); ++i) {
+        const std::size_t n = terminal_control_length(input.substr(i));
+        require(n <= input.size() - i && n <= 2, "terminal_control_length measured past the text");
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -46,8 +46,15 @@ void check_worker_api_response(std::string_view input);
 
 // cli::scrub_error_message and cli::valid_utf8: the first byte is the length
 // of the home directory taken from the following bytes, the rest is the
-// message. The output is valid UTF-8 of at most 300 code points.
+// message up to its first NUL, then the current secrets, NUL-separated. The
+// output is valid UTF-8 of at most 300 code points and holds none of the
+// secrets (those the scrubber can promise, see promised_secret).
 void check_scrub(std::string_view input);
+
+// core/terminal_text: terminal_safe and terminal_safe_lines leave no
+// terminal control and well-formed UTF-8, are idempotent, keep the line
+// count and leave printable text alone.
+void check_terminal_text(std::string_view input);
 
 // The login callback: auth::parse_request_line, judge_callback, parse_query,
 // percent_decode/percent_encode, terminal_safe, html_escape, constant_time_equal,
@@ -66,6 +73,7 @@ inline constexpr Target kTargets[] = {
     {"sse", check_sse},                       {"posthog_response", check_posthog_response},
     {"worker_api_response", check_worker_api_response},
     {"scrub", check_scrub},                   {"auth_callback", check_auth_callback},
+    {"terminal_text", check_terminal_text},
 };
 
 }  // namespace arcade::fuzz

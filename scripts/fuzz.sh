@@ -19,13 +19,14 @@ seconds=${FUZZ_SECONDS:-60}
 parallel=${FUZZ_PARALLEL:-$(nproc)}
 ((parallel > 2)) && parallel=2
 ((parallel < 1)) && parallel=1
-all_targets=(identity_json credentials sse posthog_response worker_api_response scrub auth_callback)
+all_targets=(identity_json credentials sse posthog_response worker_api_response scrub auth_callback terminal_text)
 if (($#)); then targets=("$@"); else targets=("${all_targets[@]}"); fi
 # The largest input each surface meets in production, where that is bounded
 # and cheap enough: usage.json is read up to 64 KiB, the callback request head
 # up to 16 KiB, the scrubber looks at 4 KiB. The others get room to nest.
 declare -A max_len=([identity_json]=65536 [credentials]=65536 [sse]=16384
-                    [posthog_response]=65536 [worker_api_response]=65536 [scrub]=8192 [auth_callback]=16384)
+                    [posthog_response]=65536 [worker_api_response]=65536 [scrub]=8192 [auth_callback]=16384
+                    [terminal_text]=16384)
 for t in "${targets[@]}"; do
   [[ -n "${max_len[$t]:-}" ]] || { echo "fuzz.sh: unknown target '$t' (known: ${all_targets[*]})" >&2; exit 2; }
 done

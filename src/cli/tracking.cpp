@@ -116,7 +116,8 @@ std::string build_properties(const Invocation& inv, const Environ& env, const st
     if (who && !who->project_id.empty()) f.str("project_id", who->project_id);
     f.integer("duration_ms",
               std::max<std::int64_t>(0, std::chrono::round<std::chrono::milliseconds>(inv.end - inv.start).count()));
-    if (inv.exit_code != 0) f.str("error_message", scrub_error_message(inv.error_message, home_dir(env)));
+    if (inv.exit_code != 0)
+        f.str("error_message", scrub_error_message(inv.error_message, home_dir(env), current_secret_values(env)));
     f.number("device_start_timestamp", seconds(inv.start));
     f.number("device_end_timestamp", seconds(inv.end));
     f.str("$lib", build::kLibName);

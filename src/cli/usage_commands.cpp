@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/files.h"
 #include "core/json_fields.h"
+#include "core/terminal_text.h"
 #include "core/time_format.h"
 #include "shipper/schedule.h"
 #include "shipper/ship_run.h"
@@ -54,6 +55,7 @@ struct Status {
     store::QueueCounts queue;
     std::int64_t set_aside = 0;  // events waiting outside a locked journal
     bool running = false;
+    std::string ship_lock_problem;  // why no shipper can take ship.lock
     std::optional<std::int64_t> last_attempt, last_success, next_attempt;
     std::optional<std::string> last_error;
     std::string journal_path;
@@ -74,7 +76,8 @@ std::string rotation_text(const std::string& reason) {
 Status gather_status(Context& ctx, bool with_events) {
     Status s;
     const auto& paths = ctx.paths();
-    auto tracking = shipper::decide_tracking(ctx.env(), paths.has_value());
+    const std::string dir_problem = paths ? config_dir_problem(*paths) : std::string();
+    auto tracking = shipper::decide_tracking(ctx.env(), paths.has_value(), std::nullopt, dir_problem);
     s.enabled = tracking.enabled;
     s.reason = tracking.reason;
     if (!paths) return s;
@@ -143,6 +146,7 @@ Status gather_status(Context& ctx, bool with_events) {
     }
     s.set_aside = store::count_set_aside(*paths);
     s.running = store::ShipLock::is_held_elsewhere(paths->ship_lock());
+    s.ship_lock_problem = store::ShipLock::problem_at(paths->ship_lock());
     return s;
 }
 
@@ -176,6 +180,7 @@ void write_json_status(Context& ctx, const Status& s, bool with_events) {
     });
     f.object("shipper", [&] {
         f.boolean("running", s.running);
+        if (!s.ship_lock_problem.empty()) f.str("problem", s.ship_lock_problem);
         opt_time("last_attempt_at", s.last_attempt);
         opt_time("last_success_at", s.last_success);
         f.opt_str("last_error", s.last_error);
@@ -232,12 +237,13 @@ void write_text_status(Context& ctx, const Status& s, bool with_events) {
     };
     auto& o = ctx.out();
     o << bold("Usage tracking") << ": "
-      << (s.enabled ? paint("on", "32") : paint("off", "33") + " — " + s.reason) << "\n\n";
+      << (s.enabled ? paint("on", "32") : paint("off", "33") + " — " + terminal_safe(s.reason)) << "\n\n";
     o << bold("Identity") << "\n";
-    o << fmt::format("  {:<18} {}\n", "anonymous id", s.have_identity ? s.identity.anon_id : "(none yet)");
-    o << fmt::format("  {:<18} {}\n", "linked principal", s.identity.principal_id.value_or("none"));
+    o << fmt::format("  {:<18} {}\n", "anonymous id",
+                     s.have_identity ? terminal_safe(s.identity.anon_id) : "(none yet)");
+    o << fmt::format("  {:<18} {}\n", "linked principal", terminal_safe(s.identity.principal_id.value_or("none")));
     if (s.have_identity)
-        o << fmt::format("  {:<18} {}{}\n", "next event as", s.next_distinct_id,
+        o << fmt::format("  {:<18} {}{}\n", "next event as", terminal_safe(s.next_distinct_id),
                          s.identity.principal_id ? " (identified)"
                          : s.next_needs_identity ? " (anonymous until the shipper links your login)"
                                                  : " (anonymous)");
@@ -255,15 +261,19 @@ void write_text_status(Context& ctx, const Status& s, bool with_events) {
     o << fmt::format("  {:<18} {} (kept 7 days)\n", "sent", s.queue.sent);
     o << "\n" << bold("Shipper") << "\n";
     o << fmt::format("  {:<18} {}\n", "running", s.running ? "yes" : "no");
+    if (!s.ship_lock_problem.empty())
+        o << fmt::format("  {:<18} {}\n", "problem", paint(terminal_safe(s.ship_lock_problem), "31"));
     o << fmt::format("  {:<18} {}\n", "last attempt", ago(s.last_attempt));
     o << fmt::format("  {:<18} {}\n", "last success", ago(s.last_success));
-    o << fmt::format("  {:<18} {}\n", "last error", s.last_error ? paint(*s.last_error, "31") : "none");
+    o << fmt::format("  {:<18} {}\n", "last error",
+                     s.last_error ? paint(terminal_safe(*s.last_error), "31") : "none");
     o << fmt::format("  {:<18} {}\n", "next attempt",
                      s.next_attempt && *s.next_attempt > now ? ago(s.next_attempt) : std::string("any time"));
     o << "\n" << bold("Journal") << "\n";
-    o << fmt::format("  {:<18} {}\n", "path", s.journal_path.empty() ? "(none)" : s.journal_path);
+    o << fmt::format("  {:<18} {}\n", "path", s.journal_path.empty() ? "(none)" : terminal_safe(s.journal_path));
     o << fmt::format("  {:<18} {}\n", "size", human_bytes(s.journal_bytes));
-    if (!s.journal_problem.empty()) o << fmt::format("  {:<18} {}\n", "problem", paint(s.journal_problem, "31"));
+    if (!s.journal_problem.empty())
+        o << fmt::format("  {:<18} {}\n", "problem", paint(terminal_safe(s.journal_problem), "31"));
     if (with_events) {
         o << "\n" << bold("Events") << "\n";
         if (s.events.empty()) o << "  (none)\n";
@@ -274,8 +284,10 @@ void write_text_status(Context& ctx, const Status& s, bool with_events) {
             if (!props.HasParseError() && props.IsObject() && props.HasMember("command_name") &&
                 props["command_name"].IsString())
                 command = props["command_name"].GetString();
-            o << fmt::format("  {}  {:<7}  {:<24} {:<16} as {}{}\n", e.timestamp, e.state, e.event, command,
-                             e.distinct_id, e.dead_reason ? " — " + *e.dead_reason : "");
+            o << fmt::format("  {}  {:<7}  {:<24} {:<16} as {}{}\n", terminal_safe(e.timestamp),
+                             terminal_safe(e.state), terminal_safe(e.event), terminal_safe(command),
+                             terminal_safe(e.distinct_id),
+                             e.dead_reason ? " — " + terminal_safe(*e.dead_reason) : "");
         }
     }
 }
@@ -356,7 +368,8 @@ int set_disabled(Context& ctx, bool disabled) {
     } else {
         ctx.out() << "Usage tracking enabled.\n";
         auto tracking = shipper::decide_tracking(ctx.env());
-        if (!tracking.enabled) ctx.out() << "Note: still off in this environment: " << tracking.reason << ".\n";
+        if (!tracking.enabled)
+            ctx.out() << "Note: still off in this environment: " << terminal_safe(tracking.reason) << ".\n";
     }
     return 0;
 }
@@ -377,15 +390,15 @@ int run_flush(Context& ctx) {
     using S = shipper::ShipOutcome::Status;
     if (outcome.status != S::ran) {
         if (outcome.status == S::tracking_off) {
-            ctx.out() << "Usage tracking is off (" << outcome.reason << "); nothing was sent.\n";
+            ctx.out() << "Usage tracking is off (" << terminal_safe(outcome.reason) << "); nothing was sent.\n";
             return 0;
         }
-        return ctx.fail("Could not flush: " + outcome.reason + ".");
+        return ctx.fail("Could not flush: " + terminal_safe(outcome.reason) + ".");
     }
     const auto& r = outcome.report;
     ctx.out() << fmt::format("Delivered {} event{}; {} pending, {} dead-lettered{}.\n", r.delivered,
                              r.delivered == 1 ? "" : "s", r.remaining, r.dead,
-                             r.error.empty() ? "" : " — " + r.error);
+                             r.error.empty() ? "" : " — " + terminal_safe(r.error));
     if (r.remaining > 0) {
         ctx.set_error(fmt::format("{} events remain undelivered", r.remaining));
         return 1;

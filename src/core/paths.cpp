@@ -1,6 +1,7 @@
 #include "core/paths.h"
 
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <vector>
@@ -49,6 +50,20 @@ std::optional<ConfigPaths> config_paths(const Environ& env) {
     std::string home = home_dir(env);
     if (home.empty()) return std::nullopt;
     return ConfigPaths{std::filesystem::path(home) / ".arcade", true};
+}
+
+std::string config_dir_problem(const ConfigPaths& paths) {
+    struct stat st {};
+    if (::stat(paths.dir.c_str(), &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return {};
+        return paths.dir.string() + " is not a directory, so usage events cannot be recorded (move it away)";
+    }
+    struct stat link {};
+    if (::lstat(paths.dir.c_str(), &link) == 0)
+        return paths.dir.string() + " is a broken symbolic link, so usage events cannot be recorded (remove it)";
+    if (paths.under_home && ::stat(paths.dir.parent_path().c_str(), &st) != 0)
+        return "the home directory " + paths.dir.parent_path().string() + " does not exist";
+    return {};
 }
 
 bool ensure_config_dir(const ConfigPaths& paths) {

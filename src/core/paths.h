@@ -33,6 +33,12 @@ std::optional<ConfigPaths> config_paths(const Environ& env);
 // not (SPEC §2). False when it cannot be had safely. Never throws.
 bool ensure_config_dir(const ConfigPaths& paths);
 
+// Why the config dir cannot hold telemetry's files, read without changing
+// anything (for `usage status`): its path is taken by something that is not a
+// directory (a file, a FIFO, a link to one), or under HOME the parent is
+// missing. Empty when it is a directory or could be created. Never throws.
+std::string config_dir_problem(const ConfigPaths& paths);
+
 // The user's home directory as used for scrubbing (`~`), or empty.
 std::string home_dir(const Environ& env);
 

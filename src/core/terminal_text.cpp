@@ -1,15 +1,27 @@
 #include "core/terminal_text.h"
 
+#include <algorithm>
+
+#include "core/utf8.h"
+
 namespace arcade {
 
 namespace {
+
+// The length of the UTF-8 sequence that a lead byte `c` starts.
+std::size_t sequence_length(unsigned char c) { return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1; }
 
 std::string replace_controls(std::string_view text, bool keep_line_breaks) {
     std::string out;
     out.reserve(text.size());
     while (!text.empty()) {
         const std::size_t control = terminal_control_length(text);
-        if (control == 0 || (keep_line_breaks && (text.front() == '\n' || text.front() == '\t'))) {
+        if (control == 0) {
+            // Printable: one character, whole (a well-formed sequence).
+            const std::size_t length = std::min(sequence_length(static_cast<unsigned char>(text.front())), text.size());
+            out.append(text.substr(0, length));
+            text.remove_prefix(length);
+        } else if (keep_line_breaks && (text.front() == '\n' || text.front() == '\t')) {
             out += text.front();
             text.remove_prefix(1);
         } else {
@@ -26,10 +38,15 @@ std::size_t terminal_control_length(std::string_view text) {
     if (text.empty()) return 0;
     const auto c = static_cast<unsigned char>(text[0]);
     if (c < 0x20 || c == 0x7F) return 1;
+    if (c < 0x80) return 0;
     if (c == 0xC2 && text.size() > 1) {
         const auto next = static_cast<unsigned char>(text[1]);
         if (next >= 0x80 && next <= 0x9F) return 2;
     }
+    // A byte that does not start a well-formed sequence: a raw 0x80..0x9F is
+    // a C1 control to a terminal in 8-bit mode (0x9B is CSI).
+    const std::size_t length = sequence_length(c);
+    if (length > text.size() || !is_valid_utf8(text.substr(0, length))) return 1;
     return 0;
 }
 

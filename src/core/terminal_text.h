@@ -2,7 +2,8 @@
 // Text from a server or a file made safe to print on a terminal (SPEC §7):
 // nothing that a terminal obeys instead of showing (ESC and the other C0
 // controls, DEL, and the C1 controls U+0080..U+009F that some terminals read
-// as CSI and friends) reaches it. Pure functions; never throw.
+// as CSI and friends, also as raw bytes 0x80..0x9F outside well-formed UTF-8)
+// reaches it. Pure functions; never throw.
 
 #include <cstddef>
 #include <string>
@@ -11,8 +12,8 @@
 namespace arcade {
 
 // The length in bytes of the terminal control that starts `text` (1 for a C0
-// control or DEL, 2 for a C1 control in UTF-8), or 0 when it starts with
-// printable text or is empty.
+// control, DEL or a byte that does not start well-formed UTF-8, 2 for a C1
+// control in UTF-8), or 0 when it starts with printable text or is empty.
 std::size_t terminal_control_length(std::string_view text);
 
 // `text` for one line of output (a table cell, an id, an e-mail address):

@@ -54,6 +54,20 @@ std::string percent_decode(std::string_view text) {
     return out;
 }
 
+std::string percent_decode_escapes(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+            out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+            i += 2;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
 std::map<std::string, std::string> parse_query(std::string_view query) {
     std::map<std::string, std::string> out;
     while (!query.empty()) {

@@ -19,6 +19,11 @@ std::string percent_encode(std::string_view text);
 // as browsers and Python's urllib do.
 std::string percent_decode(std::string_view text);
 
+// Decodes `%XX` (either hex case) only: `+` and a `%` not followed by two
+// hex digits are kept as they are. For text that is not a query component
+// (an error message quoting a URL).
+std::string percent_decode_escapes(std::string_view text);
+
 // Parses `a=1&b=2` (without the `?`) into decoded key/value pairs. Empty
 // segments are skipped, a key without `=` gets an empty value, and the first
 // occurrence of a repeated key wins.

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <string>
 
 #include "http/curl_api.h"
 #include "http/transport.h"
@@ -65,6 +66,9 @@ struct Transfer {
     Headers* headers = nullptr;
     bool sink_stopped = false;
     const std::atomic<bool>* cancel = nullptr;
+    std::size_t max_body = kMaxResponseBody;
+    std::size_t header_bytes = 0;
+    bool too_large = false;  // the body or the headers outgrew their bound
 };
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
@@ -76,6 +80,10 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
             return 0;
         }
     } else {
+        if (len > t->max_body - std::min(t->max_body, t->body->size())) {
+            t->too_large = true;
+            return 0;  // abandons the transfer (CURLE_WRITE_ERROR)
+        }
         t->body->append(data, len);
     }
     return len;
@@ -84,6 +92,11 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
 size_t on_header(char* data, size_t size, size_t n, void* user) {
     auto* t = static_cast<Transfer*>(user);
     size_t len = size * n;
+    t->header_bytes += len;
+    if (t->header_bytes > kMaxResponseHeaders) {
+        t->too_large = true;
+        return 0;
+    }
     std::string_view line(data, len);
     if (line.rfind("HTTP/", 0) == 0) t->headers->clear();  // a new response (redirect, 100-continue)
     auto colon = line.find(':');
@@ -98,6 +111,12 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
         t->headers->emplace_back(std::move(name), std::string(value));
     }
     return len;
+}
+
+std::string describe_bytes(std::size_t n) {
+    if (n >= 1024 * 1024 && n % (1024 * 1024) == 0) return std::to_string(n / (1024 * 1024)) + " MiB";
+    if (n >= 1024 && n % 1024 == 0) return std::to_string(n / 1024) + " KiB";
+    return std::to_string(n) + " bytes";
 }
 
 int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
@@ -132,6 +151,7 @@ private:
         t.sink = sink;
         t.headers = &resp.headers;
         t.cancel = req.cancel;
+        t.max_body = req.max_body_bytes;
 
         api_.setopt(h, CURLOPT_URL, req.url.c_str());
         api_.setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -183,7 +203,17 @@ private:
         api_.slist_free_all(headers);
         resp.status = static_cast<int>(status);
 
-        if (rc != CURLE_OK && !(t.sink_stopped && rc == CURLE_WRITE_ERROR)) {
+        if (t.too_large) {
+            // Failure::other: callers treat it as any broken answer. What was
+            // read is dropped, so a partial body is never mistaken for one.
+            resp.failure = Failure::other;
+            resp.error = t.header_bytes > kMaxResponseHeaders
+                             ? "the answer's headers are larger than " + std::to_string(kMaxResponseHeaders / 1024) +
+                                   " KiB; abandoned"
+                             : "the answer is larger than " + describe_bytes(req.max_body_bytes) + "; abandoned";
+            resp.body.clear();
+            resp.body.shrink_to_fit();
+        } else if (rc != CURLE_OK && !(t.sink_stopped && rc == CURLE_WRITE_ERROR)) {
             resp.error = api_.strerror(rc);
             switch (rc) {
                 case CURLE_COULDNT_CONNECT:

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,6 +20,13 @@ namespace arcade::http {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// The most body bytes send() reads of an answer by default: far beyond any
+// API answer arcade expects, far below what would strain memory (SPEC §7:
+// server answers are bounded in size).
+inline constexpr std::size_t kMaxResponseBody = 16 * 1024 * 1024;
+// The most header bytes of one answer (all header lines together).
+inline constexpr std::size_t kMaxResponseHeaders = 256 * 1024;
+
 struct Request {
     std::string method = "GET";
     std::string url;
@@ -27,6 +35,10 @@ struct Request {
     // Whole-request limit; zero means none (streams).
     std::chrono::milliseconds timeout{5000};
     std::chrono::milliseconds connect_timeout{5000};
+    // send(): an answer whose body grows past this is abandoned, with
+    // Failure::other and an error that says so. stream() hands bytes on and
+    // keeps none, so it has no such bound.
+    std::size_t max_body_bytes = kMaxResponseBody;
     // When set and true, the transfer is abandoned as soon as possible.
     const std::atomic<bool>* cancel = nullptr;
 };

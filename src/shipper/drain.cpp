@@ -18,6 +18,7 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kMinRequest{250};  // below this much time left, don't start a request
 constexpr milliseconds kRequestTimeout{5000};  // SPEC §5: per request
+constexpr std::size_t kMaxPostHogAnswer = 64 * 1024;  // SPEC §7: answers are bounded in size
 constexpr milliseconds kIdentityGrace = std::chrono::hours(1);  // SPEC §4: then send anonymous
 
 struct Item {
@@ -223,6 +224,9 @@ private:
             req.timeout = std::min(kRequestTimeout, left - milliseconds(100));
             req.connect_timeout = req.timeout;
             req.cancel = cfg_.cancel;
+            // PostHog answers `{"status": 1}` or a short error; anything
+            // bigger is kept as an error, not read into memory.
+            req.max_body_bytes = kMaxPostHogAnswer;
             p.response = transport_.send(req);
             if (cancelled()) {
                 p.no_time = true;

@@ -38,7 +38,7 @@ ShipOutcome ship(const Runtime& runtime, const ShipOptions& options) {
         auto lock = store::ShipLock::acquire(paths->ship_lock(), options.lock_wait);
         if (!lock.held()) {
             out.status = ShipOutcome::Status::locked_elsewhere;
-            out.reason = "another shipper is running";
+            out.reason = lock.why_not_held();
             return out;
         }
         auto open = store::Journal::open(*paths, clock, store::OpenMode::read_write, runtime.tricks);

@@ -17,7 +17,7 @@ bool is_false_value(std::string_view v) {
 }
 
 Tracking decide_tracking(const Environ& env, std::optional<bool> have_config_dir,
-                         const std::optional<JournalFacts>& journal) {
+                         const std::optional<JournalFacts>& journal, std::string_view config_dir_problem) {
     Tracking t;
     t.posthog_key = env.get_or("ARCADE_USAGE_POSTHOG_KEY", build::kPostHogProjectKey);
     t.debug = env.get("ARCADE_USAGE_DEBUG").value_or("") == "1";
@@ -34,6 +34,7 @@ Tracking decide_tracking(const Environ& env, std::optional<bool> have_config_dir
     if (t.posthog_key.empty())
         return off(TrackingReason::no_project_key,
                    "no PostHog project key in this build (set ARCADE_USAGE_POSTHOG_KEY to enable)");
+    if (!config_dir_problem.empty()) return off(TrackingReason::no_config_dir, std::string(config_dir_problem));
     if (have_config_dir && !*have_config_dir)
         return off(TrackingReason::no_config_dir, "no usable config directory (set HOME or ARCADE_WORK_DIR)");
     if (journal && !journal->problem.empty()) return off(TrackingReason::journal_unusable, journal->problem);

@@ -39,9 +39,12 @@ struct Tracking {
 
 // The decision from the environment and the build alone, then (when given)
 // the config dir and the journal. Callers ask once before touching the disk
-// and again with what they found.
+// and again with what they found. `config_dir_problem`, when the caller
+// knows why the config dir is unusable, is the reason shown instead of the
+// generic one (and turns tracking off by itself).
 Tracking decide_tracking(const Environ& env, std::optional<bool> have_config_dir = std::nullopt,
-                         const std::optional<JournalFacts>& journal = std::nullopt);
+                         const std::optional<JournalFacts>& journal = std::nullopt,
+                         std::string_view config_dir_problem = {});
 
 // True for ARCADE_USAGE_TRACKING values that turn tracking off:
 // false/0/no/off, any case, surrounding space ignored.

@@ -106,6 +106,21 @@ Connection::Connection(const std::filesystem::path& file, OpenMode mode, const T
     : tricks_(tricks), header_says_wal_(create_private(file, mode, tricks)), db_(file, open_flags(mode)) {
     fair_wait_.wal_path = file.string() + "-wal";
     wait_for_locks(true);
+    start_step();
+    // Every 1000 virtual-machine instructions (~10 µs of SQLite's work): a
+    // clock read is noise at that rate, and a runaway statement (a trigger
+    // another program planted, with an endless recursive CTE) stops in time.
+    sqlite3_progress_handler(db_.getHandle(), 1000, &Connection::on_progress, this);
+}
+
+void Connection::start_step(std::chrono::milliseconds limit) {
+    // The fair wait gives a queue of writers up to kLockWait however short lock_wait_ is.
+    const auto wait = tricks_.fair_lock_wait ? std::max(lock_wait_, kLockWait) : lock_wait_;
+    step_deadline_ = std::chrono::steady_clock::now() + wait + limit;
+}
+
+int Connection::on_progress(void* self) {
+    return std::chrono::steady_clock::now() > static_cast<Connection*>(self)->step_deadline_ ? 1 : 0;
 }
 
 Connection::~Connection() = default;

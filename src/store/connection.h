@@ -43,6 +43,11 @@ public:
     // for up to kLockWait: only a lock that stays put gives up early.
     void set_lock_wait(std::chrono::milliseconds wait);
 
+    // Starts a step: SQLite's work from now on is interrupted (SQLITE_INTERRUPT)
+    // once the lock wait plus `limit` have passed, until the next start_step.
+    // The connection starts a step when it opens.
+    void start_step(std::chrono::milliseconds limit = kStepTimeLimit);
+
     // Copies the WAL into the database and truncates it, never waiting for
     // another connection. True when the WAL was emptied.
     bool truncate_wal_without_waiting();
@@ -67,6 +72,7 @@ private:
         bool wal_moved();
     };
     static int on_wal_commit(void* self, sqlite3* handle, const char* schema, int frames);
+    static int on_progress(void* self);
 
     Tricks tricks_;
     bool header_says_wal_ = false;
@@ -76,6 +82,7 @@ private:
     int wal_limit_frames_ = 1000;  // SQLite's default automatic checkpoint
     int wal_frames_ = 0;
     bool truncate_on_limit_ = false;
+    std::chrono::steady_clock::time_point step_deadline_;
 };
 
 }  // namespace arcade::store

@@ -19,6 +19,7 @@
 #include "core/uuid.h"
 #include "store/connection.h"
 #include "store/migrations.h"
+#include "store/schema_check.h"
 #include "store/set_aside.h"
 
 namespace arcade::store {
@@ -170,6 +171,7 @@ struct Journal::Impl {
     // Runs `fn` inside BEGIN IMMEDIATE; SQLite errors become JournalError.
     template <class Fn>
     auto write(Fn&& fn) {
+        connection.start_step();
         try {
             SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
             if constexpr (std::is_void_v<decltype(fn())>) {
@@ -189,6 +191,7 @@ struct Journal::Impl {
 
     template <class Fn>
     auto read(Fn&& fn) {
+        connection.start_step();
         try {
             return fn();
         } catch (const SQLite::Exception& e) {
@@ -552,6 +555,7 @@ OpenOutcome Journal::open(const ConfigPaths& paths, const Clock& clock, OpenMode
     try {
         auto impl = std::make_unique<Impl>(paths, clock, mode, tricks);
         impl->connection.set_lock_wait(lock_wait);
+        impl->connection.start_step();
         auto& db = impl->db;
         int version = db.execAndGet("PRAGMA user_version").getInt();
         if (version > latest_schema_version()) {
@@ -568,6 +572,10 @@ OpenOutcome Journal::open(const ConfigPaths& paths, const Clock& clock, OpenMode
             if (version < latest_schema_version()) impl->migrate();
         } else if (version < latest_schema_version()) {
             out.reason = "journal not initialised yet";
+            return out;
+        }
+        if (auto foreign = foreign_schema(db, mode == OpenMode::read_write); !foreign.empty()) {
+            out.reason = foreign;
             return out;
         }
         out.status = OpenStatus::ok;

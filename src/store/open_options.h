@@ -11,6 +11,12 @@ inline constexpr std::chrono::milliseconds kLockWait{3000};
 // (SPEC §7: a locked journal costs a command at most 250 ms).
 inline constexpr std::chrono::milliseconds kCommandLockWait{250};
 
+// How long one journal step (an open, a read, a write transaction) may run
+// SQLite's own work, on top of its lock wait, before it is interrupted (SPEC
+// §7: every telemetry step in the foreground is bounded in time). Far above
+// what any step takes on a 10,000-row journal; it only stops what never ends.
+inline constexpr std::chrono::milliseconds kStepTimeLimit{2000};
+
 enum class OpenMode { read_write, read_only };
 
 }  // namespace arcade::store

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -16,8 +17,21 @@
 namespace arcade::store {
 namespace {
 
+std::string not_regular_problem(const std::filesystem::path& path) {
+    return path.string() + " is not a regular file: no events can be shipped (remove it)";
+}
+
+// What is wrong with the lock file, from the errno its open failed with.
+std::string lock_file_problem(const std::filesystem::path& path, int err) {
+    if (err == EISDIR) return not_regular_problem(path);
+    if (err == ELOOP)
+        return path.string() + " is a symbolic link, which arcade never follows: no events can be shipped (remove it)";
+    return "cannot open " + path.string() + ": " + std::strerror(err) + ": no events can be shipped";
+}
+
 int open_lock_file(const std::filesystem::path& path) {
-    return ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    // O_NONBLOCK: a FIFO put at the path must not block the open.
+    return ::open(path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
 }
 
 enum class TableAnswer { held, free, unknown };
@@ -88,7 +102,12 @@ bool shared_lock_refused(const std::filesystem::path& path) {
 
 ShipLock ShipLock::try_acquire(const std::filesystem::path& path) {
     int fd = open_lock_file(path);
-    if (fd < 0) return ShipLock(-1);
+    if (fd < 0) return ShipLock(-1, lock_file_problem(path, errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        return ShipLock(-1, not_regular_problem(path));
+    }
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         ::close(fd);
         return ShipLock(-1);
@@ -100,7 +119,7 @@ ShipLock ShipLock::acquire(const std::filesystem::path& path, std::chrono::milli
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
         ShipLock lock = try_acquire(path);
-        if (lock.held() || std::chrono::steady_clock::now() >= deadline) return lock;
+        if (lock.held() || !lock.problem().empty() || std::chrono::steady_clock::now() >= deadline) return lock;
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 }
@@ -120,10 +139,19 @@ bool ShipLock::is_held_elsewhere(const std::filesystem::path& path, const std::f
     return shared_lock_refused(path);
 }
 
+std::string ShipLock::problem_at(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) return {};  // created on first use
+    if (S_ISLNK(st.st_mode)) return lock_file_problem(path, ELOOP);
+    if (!S_ISREG(st.st_mode)) return not_regular_problem(path);
+    return {};
+}
+
 ShipLock& ShipLock::operator=(ShipLock&& other) noexcept {
     if (this != &other) {
         release();
         fd_ = other.fd_;
+        problem_ = std::move(other.problem_);
         other.fd_ = -1;
     }
     return *this;

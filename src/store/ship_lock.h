@@ -4,14 +4,17 @@
 
 #include <chrono>
 #include <filesystem>
+#include <string>
 
 namespace arcade::store {
 
 class ShipLock {
 public:
-    // Tries once to take the lock; held() says whether it was taken.
+    // Tries once to take the lock; held() says whether it was taken, and
+    // problem() why not when waiting cannot help (the path is a symlink,
+    // which is never followed, or not a regular file). Never blocks.
     static ShipLock try_acquire(const std::filesystem::path& path);
-    // Waits up to `timeout` for the lock.
+    // Waits up to `timeout` for the lock (not at all when problem() is set).
     static ShipLock acquire(const std::filesystem::path& path, std::chrono::milliseconds timeout);
     // True when an exclusive flock is held on `path` right now, by any open
     // file (this process's included). Reads the kernel's lock table
@@ -26,18 +29,27 @@ public:
     // shared lock for an instant, which briefly takes a free lock.
     static bool is_held_elsewhere(const std::filesystem::path& path, const std::filesystem::path& lock_table);
 
-    ShipLock(ShipLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+    // Why no shipper can take the lock at `path` as it stands (see
+    // try_acquire), or empty. Reads without creating anything; never throws.
+    static std::string problem_at(const std::filesystem::path& path);
+
+    ShipLock(ShipLock&& other) noexcept : fd_(other.fd_), problem_(std::move(other.problem_)) { other.fd_ = -1; }
     ShipLock& operator=(ShipLock&& other) noexcept;
     ShipLock(const ShipLock&) = delete;
     ShipLock& operator=(const ShipLock&) = delete;
     ~ShipLock() { release(); }
 
     bool held() const { return fd_ >= 0; }
+    // Why the lock could not be taken when that is not another holder.
+    const std::string& problem() const { return problem_; }
+    // Why the lock was not taken, in words for `usage flush`.
+    std::string why_not_held() const { return problem_.empty() ? "another shipper is running" : problem_; }
     void release();
 
 private:
-    explicit ShipLock(int fd) : fd_(fd) {}
+    explicit ShipLock(int fd, std::string problem = {}) : fd_(fd), problem_(std::move(problem)) {}
     int fd_ = -1;
+    std::string problem_;
 };
 
 }  // namespace arcade::store

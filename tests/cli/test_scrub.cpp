@@ -30,10 +30,61 @@ TEST_CASE("secrets and addresses are redacted", "[cli]") {
     CHECK(out.find("[REDACTED]") != std::string::npos);
 }
 
+TEST_CASE("issue 13 finding 5: what the old scrubber let through is redacted", "[cli]") {
+    auto [input, secret] = GENERATE(table<std::string, std::string>({
+        {"Could not connect to http://bob:hunter2pass@localhost:8080/v1/workers", "hunter2pass"},
+        {"Could not connect to http://bob:hunter2pass@localhost:8080/v1/workers", "bob:"},
+        {"GET https://ada:s3cret!@api.example.com/x failed", "s3cret"},
+        {"proxy ada:pw!!@proxy failed", "pw!!"},
+        {"contact j\xc3\xb6rg.m\xc3\xbcller@example.de", "j\xc3\xb6rg"},
+        {"owner \xe7\x94\xb0\xe4\xb8\xad@example.jp left", "\xe7\x94\xb0\xe4\xb8\xad"},
+        {"login failed: password hunter2", "hunter2"},
+        {"login failed: Password: hunter2", "hunter2"},
+        {"secret mysecretvalue rejected", "mysecretvalue"},
+        {"sent Cookie: session=abc123; theme=dark", "abc123"},
+        {"sent cookie: session=abc123; theme=dark", "theme=dark"},
+        {"header Authorization: Basic Ym9iOmh1bnRlcjI=", "Ym9iOmh1bnRlcjI"},
+        {"x-api-key: plainvalue", "plainvalue"},
+        {"session_token=opaquevalue", "opaquevalue"},
+        {"redirect to https://x.example/cb?next=http%3A%2F%2Fbob%3Ahunter2pass%40localhost%2F", "hunter2pass"},
+        {"redirect to https://x.example/cb?u=ada.lovelace%40example.com", "ada.lovelace"},
+        {"redirect to https://x.example/cb?u=ada.lovelace%2540example.com", "ada.lovelace"},
+        {"redirect to https://x.example/cb?p=%2Fhome%2Fada%2F.arcade", "/home/ada"},
+        {"redirect to https://x.example/cb?p=%2Fhome%2Fada%2F.arcade", "%2Fhome%2Fada"},
+        {"redirect to https://x.example/cb?q=password%3Dhunter2", "hunter2"},
+        {"redirect to https://x.example/cb?q=password%3dhunter2", "hunter2"},
+    }));
+    auto out = scrub_error_message(input, "/home/ada");
+    INFO(out);
+    CHECK(out.find(secret) == std::string::npos);
+}
+
+TEST_CASE("issue 13 finding 6: the current credentials are redacted by value whatever their shape", "[cli]") {
+    const std::vector<std::string> secrets = {"plainkey", "tok.with/odd+chars", "refresh!me"};
+    auto [input, secret] = GENERATE(table<std::string, std::string>({
+        {"401 Unauthorized: {\"detail\":\"invalid key plainkey\"}", "plainkey"},
+        {"server said: plainkey is not valid", "plainkey"},
+        {"echo tok.with/odd+chars back", "tok.with/odd+chars"},
+        {"echo tok.with%2Fodd%2Bchars back", "tok.with"},
+        {"echo tok.with%2fodd%2bchars back", "odd"},
+        {"refresh refresh!me failed", "refresh!me"},
+        {"use refresh%21me now", "refresh"},
+    }));
+    auto out = scrub_error_message(input, "/home/ada", secrets);
+    INFO(out);
+    CHECK(out.find(secret) == std::string::npos);
+    CHECK(out.find("[REDACTED]") != std::string::npos);
+}
+
 TEST_CASE("ordinary messages are left readable", "[cli]") {
     CHECK(scrub_error_message("Could not connect to http://localhost:9099/v1/workers", "/root") ==
           "Could not connect to http://localhost:9099/v1/workers");
     CHECK(scrub_error_message("Worker my-worker not found (404)", "/root") == "Worker my-worker not found (404)");
+    CHECK(scrub_error_message("the monkey ran off", "/root") == "the monkey ran off");
+    CHECK(scrub_error_message("Could not connect to http://localhost:8080/v1/workers (port 8080)", "/root") ==
+          "Could not connect to http://localhost:8080/v1/workers (port 8080)");
+    CHECK(scrub_error_message("Invalid token", "/root") == "Invalid token");
+    CHECK(scrub_error_message("a", "/root", {"a"}) == "a");  // too short to redact by value
 }
 
 TEST_CASE("the result is valid UTF-8 of at most 300 characters whatever the input", "[cli]") {
@@ -97,4 +148,14 @@ TEST_CASE("the tracking decision follows the environment and the build key", "[c
         env.set("DO_NOT_TRACK", "1");
         CHECK(arcade::shipper::decide_tracking(env, false, JournalFacts{"x", true}).why == TrackingReason::do_not_track);
     }
+}
+
+TEST_CASE("a config dir problem the caller found turns tracking off with that reason", "[cli]") {
+    arcade::Environ env;
+    env.set("ARCADE_USAGE_POSTHOG_KEY", "phc_test");
+    auto t = arcade::shipper::decide_tracking(env, true, std::nullopt, "/h/.arcade is not a directory");
+    CHECK_FALSE(t.enabled);
+    CHECK(t.why == arcade::shipper::TrackingReason::no_config_dir);
+    CHECK(t.reason == "/h/.arcade is not a directory");
+    CHECK(arcade::shipper::decide_tracking(env, true).enabled);
 }

@@ -15,7 +15,11 @@ TEST_CASE("terminal_safe and terminal_safe_lines replace every terminal control"
         {"csi\xc2\x9b" "31m", "csi?31m", "csi?31m"},
         {"c1 \xc2\x80 \xc2\x9f", "c1 ? ?", "c1 ? ?"},
         {"latin \xc2\xa0 nbsp", "latin \xc2\xa0 nbsp", "latin \xc2\xa0 nbsp"},
-        {"cut \xc2", "cut \xc2", "cut \xc2"},
+        {"cut \xc2", "cut ?", "cut ?"},
+        // Issue 13, finding 10: C1 controls as raw 8-bit bytes, and bytes
+        // that are not UTF-8 at all.
+        {"raw \x9b" "31m \x85", "raw ?31m ?", "raw ?31m ?"},
+        {"bad \xff\xfe \xe2\x9c", "bad ?? ??", "bad ?? ??"},
         {std::string("nul\0x", 5), "nul?x", "nul?x"},
     }));
     CHECK(arcade::terminal_safe(in) == line);
@@ -29,4 +33,6 @@ TEST_CASE("terminal_control_length measures the control at the start", "[core]")
     CHECK(arcade::terminal_control_length("\n") == 1);
     CHECK(arcade::terminal_control_length("\xc2\x9b") == 2);
     CHECK(arcade::terminal_control_length("\xc2\xa0") == 0);
+    CHECK(arcade::terminal_control_length("\x9b") == 1);
+    CHECK(arcade::terminal_control_length("\xe2\x9c\x93") == 0);
 }

@@ -16,9 +16,11 @@
 #include "core/files.h"
 #include "core/time_format.h"
 #include "core/uuid.h"
+#include "store/connection.h"
 #include "store/identity_file.h"
 #include "store/journal.h"
 #include "store/migrations.h"
+#include "store/schema_check.h"
 #include "store/set_aside.h"
 #include "support/process.h"
 
@@ -696,4 +698,53 @@ TEST_CASE("a queue of writers that keeps committing is waited for; only a lock t
     busy.join();
     CHECK(outcome == store::Journal::Recorded::appended);
     CHECK(store::count_set_aside(f.paths) == 0);
+}
+
+TEST_CASE("a journal another program changed is refused, one we made is not (issue 13, finding 4)", "[store]") {
+    Fixture f;
+    { f.open(); }
+    // The expected set comes from the embedded migrations, not a list kept by hand.
+    CHECK(store::expected_schema().find("table events on events") != std::string::npos);
+    CHECK(store::expected_schema().find("trigger") == std::string::npos);  // 002 drops them all
+    const std::string change = GENERATE(as<std::string>{},
+                                        "CREATE TRIGGER t AFTER INSERT ON events BEGIN SELECT 1; END",
+                                        "CREATE VIEW v AS SELECT 1", "CREATE TABLE extra (x)",
+                                        "CREATE INDEX extra_index ON events (uuid, state)", "DROP TABLE counters");
+    INFO(change);
+    {
+        SQLite::Database db(f.paths.journal().string(), SQLite::OPEN_READWRITE);
+        db.exec(change);
+    }
+    for (auto mode : {store::OpenMode::read_write, store::OpenMode::read_only}) {
+        auto out = store::Journal::open(f.paths, f.clock, mode, f.tricks);
+        CHECK(out.status == store::OpenStatus::unusable);
+        CHECK_FALSE(out.journal);
+        CHECK(out.reason.find("changed by another program") != std::string::npos);
+    }
+}
+
+TEST_CASE("a journal we made opens again and again without a full schema comparison", "[store]") {
+    Fixture f;
+    { f.open(); }
+    SQLite::Database db(f.paths.journal().string(), SQLite::OPEN_READONLY);
+    const auto cookie = db.execAndGet("PRAGMA schema_version").getInt64();
+    CHECK(db.execAndGet("SELECT value FROM settings WHERE key = 'journal.schema_checked'").getString() ==
+          std::to_string(cookie));
+    for (int i = 0; i < 3; ++i) CHECK(store::Journal::open(f.paths, f.clock, store::OpenMode::read_only).journal);
+}
+
+TEST_CASE("a statement that never ends is interrupted once the step's time is up (issue 13, finding 4)", "[store]") {
+    Fixture f;
+    { f.open(); }
+    store::Connection c(f.paths.journal(), store::OpenMode::read_write, f.tricks);
+    c.set_lock_wait(std::chrono::milliseconds(0));
+    const auto started = std::chrono::steady_clock::now();
+    c.start_step(std::chrono::milliseconds(100));
+    CHECK_THROWS(c.db().execAndGet(
+        "WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM r) SELECT count(*) FROM r"));
+    const auto took = std::chrono::steady_clock::now() - started;
+    CHECK(took < store::kLockWait + std::chrono::seconds(1));
+    // The next step has its own time.
+    c.start_step();
+    CHECK(c.db().execAndGet("SELECT 1").getInt() == 1);
 }

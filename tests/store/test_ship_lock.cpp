@@ -145,3 +145,36 @@ TEST_CASE("a FIFO or nothing at the lock's path never blocks the probe", "[store
         CHECK(probe_in_child(path, table) == 0);
     }
 }
+
+TEST_CASE("a ship.lock that is a symlink or not a file is refused at once, with the reason (issue 13, finding 14)",
+          "[store]") {
+    TempDir dir;
+    const auto lock = dir.path() / "ship.lock";
+    const std::string kind = GENERATE(as<std::string>{}, "symlink", "fifo", "directory");
+    INFO(kind);
+    if (kind == "symlink") std::filesystem::create_symlink(dir.path() / "target", lock);
+    if (kind == "fifo") REQUIRE(::mkfifo(lock.c_str(), 0600) == 0);
+    if (kind == "directory") std::filesystem::create_directory(lock);
+    auto started = std::chrono::steady_clock::now();
+    auto taken = ShipLock::acquire(lock, 5s);
+    CHECK(std::chrono::steady_clock::now() - started < 1s);
+    CHECK_FALSE(taken.held());
+    CHECK_FALSE(taken.problem().empty());
+    CHECK(taken.why_not_held().find("another shipper") == std::string::npos);
+    CHECK(ShipLock::problem_at(lock) == taken.problem());
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "target"));
+}
+
+TEST_CASE("a free or held ship.lock has no problem", "[store]") {
+    TempDir dir;
+    const auto lock = dir.path() / "ship.lock";
+    CHECK(ShipLock::problem_at(lock).empty());
+    auto first = ShipLock::try_acquire(lock);
+    REQUIRE(first.held());
+    CHECK(ShipLock::problem_at(lock).empty());
+    Holder other(dir.path() / "other.lock");
+    auto second = ShipLock::try_acquire(dir.path() / "other.lock");
+    CHECK_FALSE(second.held());
+    CHECK(second.problem().empty());
+    CHECK(second.why_not_held() == "another shipper is running");
+}

@@ -1,0 +1,28 @@
+#pragma once
+// Recognises a journal that another program changed (SPEC §7): its schema
+// holds a table, index, view or trigger that this program's migrations
+// (migrations/*.sql, embedded) do not make, or lacks one they do. Such a
+// journal is foreign: opening it is refused, so tracking is off with the
+// reason shown, and no statement of ours ever runs a trigger we did not write.
+// Only src/store/ includes this file (it exposes SQLiteCpp).
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <string>
+
+namespace arcade::store {
+
+// Why the schema of `db` (migrated to the latest version) is not ours, or
+// empty when it is. Cheap on the common path: the full comparison runs only
+// when SQLite's schema cookie (PRAGMA schema_version, bumped by every schema
+// change) differs from the one last found to be ours, which `may_record`
+// lets it store in `settings` (key `journal.schema_checked`). Throws
+// SQLite::Exception when the journal cannot be read.
+std::string foreign_schema(SQLite::Database& db, bool may_record);
+
+// The schema objects the embedded migrations make, one "type name on table"
+// per line, sorted: what foreign_schema compares against. Built once per
+// process by applying every migration to an in-memory database.
+const std::string& expected_schema();
+
+}  // namespace arcade::store
