@@ -120,6 +120,11 @@ bool ShipLock::is_held_elsewhere(const std::filesystem::path& path, const std::f
     return shared_lock_refused(path);
 }
 
+void ShipLock::ask_holder_to_step_aside(const std::filesystem::path& path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) ::close(fd);  // O_NONBLOCK: a FIFO without a reader is refused, never waited on
+}
+
 ShipLock& ShipLock::operator=(ShipLock&& other) noexcept {
     if (this != &other) {
         release();
