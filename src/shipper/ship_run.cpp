@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
+#include <optional>
 
 #include "core/clock.h"
 #include "core/files.h"
@@ -67,21 +67,24 @@ ShipOutcome ship(const Runtime& runtime, const ShipOptions& options) {
         cfg.paths = paths;
         cfg.deadline = start + options.budget;
         cfg.on_progress = options.on_progress;
+        // Watching from before the first drain: a row appended while it
+        // runs wakes the wait below at once.
+        std::optional<store::JournalWatch> watch;
+        if (options.linger > std::chrono::milliseconds(0)) watch.emplace(*paths, runtime.tricks.watch_for_rows);
         out.status = ShipOutcome::Status::ran;
         out.report = drain(journal, *transport, clock, cfg);
         // Lingering stops a second before the deadline, so a row taken at
         // the last moment still has time to go. The CLI starts no shipper
         // while we hold the lock; what it appends after our last look is
         // found by the check after the lock is released, below.
-        if (!out.report.failed && !out.report.out_of_time && options.linger > std::chrono::milliseconds(0)) {
-            store::JournalWatch watch(*paths, runtime.tricks.watch_for_rows);
+        if (!out.report.failed && !out.report.out_of_time && watch) {
             const MonotonicTime stop_by = cfg.deadline - std::chrono::seconds(1);
             MonotonicTime linger_until = clock.monotonic() + options.linger;
             for (;;) {
                 const MonotonicTime until = std::min(linger_until, stop_by);
                 const MonotonicTime now = clock.monotonic();
                 if (now >= until) break;
-                auto sign = watch.wait(std::chrono::duration_cast<std::chrono::milliseconds>(until - now));
+                auto sign = watch->wait(std::chrono::duration_cast<std::chrono::milliseconds>(until - now));
                 if (sign == store::JournalWatch::Sign::lock_wanted) {
                     out.stepped_aside = true;
                     break;
