@@ -38,7 +38,7 @@ public:
         journal_.enforce_retention();
         identity_ = journal_.identity();
         for (auto& p : journal_.principals_awaiting_alias()) awaiting_alias_.insert(p);
-        progress_.pending_at_start = journal_.counts().pending;
+        progress_.pending_at_start = journal_.pending_count();
         std::int64_t after = 0;
         for (;;) {
             std::int64_t top = journal_.last_seq();
@@ -65,7 +65,7 @@ public:
                 after = batch.next_after;
             }
         }
-        report_.remaining = journal_.counts().pending;
+        report_.remaining = journal_.pending_count();
         try {
             if (!report_.cancelled) record_run();  // a cancelled run says nothing about PostHog
         } catch (const std::exception& e) {

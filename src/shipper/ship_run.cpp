@@ -5,13 +5,14 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
+#include <optional>
 
 #include "core/clock.h"
 #include "core/files.h"
 #include "core/paths.h"
 #include "core/spawn.h"
 #include "shipper/tracking_config.h"
+#include "store/journal_watch.h"
 #include "store/set_aside.h"
 #include "store/ship_lock.h"
 
@@ -66,22 +67,39 @@ ShipOutcome ship(const Runtime& runtime, const ShipOptions& options) {
         cfg.paths = paths;
         cfg.deadline = start + options.budget;
         cfg.on_progress = options.on_progress;
+        // Watching from before the first drain: a row appended while it
+        // runs wakes the wait below at once.
+        std::optional<store::JournalWatch> watch;
+        if (options.linger > std::chrono::milliseconds(0)) watch.emplace(*paths, runtime.tricks.watch_for_rows);
         out.status = ShipOutcome::Status::ran;
         out.report = drain(journal, *transport, clock, cfg);
         // Lingering stops a second before the deadline, so a row taken at
-        // the last moment still has time to go.
-        MonotonicTime linger_until = clock.monotonic() + options.linger;
-        while (!out.report.failed && !out.report.out_of_time && options.linger > std::chrono::milliseconds(0) &&
-               clock.monotonic() < std::min(linger_until, cfg.deadline - std::chrono::seconds(1))) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-            if (journal.last_seq() <= out.report.final_scan_top && store::count_set_aside(*paths) == 0) continue;
-            DrainReport more = drain(journal, *transport, clock, cfg);
-            more.delivered += out.report.delivered;
-            more.dead += out.report.dead;
-            more.requests += out.report.requests;
-            more.retries += out.report.retries;
-            out.report = more;
-            linger_until = clock.monotonic() + options.linger;
+        // the last moment still has time to go. The CLI starts no shipper
+        // while we hold the lock; what it appends after our last look is
+        // found by the check after the lock is released, below.
+        if (!out.report.failed && !out.report.out_of_time && watch) {
+            const MonotonicTime stop_by = cfg.deadline - std::chrono::seconds(1);
+            MonotonicTime linger_until = clock.monotonic() + options.linger;
+            for (;;) {
+                const MonotonicTime until = std::min(linger_until, stop_by);
+                const MonotonicTime now = clock.monotonic();
+                if (now >= until) break;
+                auto sign = watch->wait(std::chrono::duration_cast<std::chrono::milliseconds>(until - now));
+                if (sign == store::JournalWatch::Sign::lock_wanted) {
+                    out.stepped_aside = true;
+                    break;
+                }
+                if (sign == store::JournalWatch::Sign::elapsed) continue;
+                if (journal.last_seq() <= out.report.final_scan_top && store::count_set_aside(*paths) == 0) continue;
+                DrainReport more = drain(journal, *transport, clock, cfg);
+                more.delivered += out.report.delivered;
+                more.dead += out.report.dead;
+                more.requests += out.report.requests;
+                more.retries += out.report.retries;
+                out.report = more;
+                if (out.report.failed || out.report.out_of_time) break;
+                linger_until = clock.monotonic() + options.linger;
+            }
         }
         journal.checkpoint();
         lock.release();
@@ -122,6 +140,7 @@ int shipper_main(const Runtime& runtime) {
         auto used = std::chrono::duration_cast<std::chrono::milliseconds>(runtime.clock.monotonic() - start);
         if (used < kTakeLateRowsUntil) {
             options.budget = kSendBudget - used;  // time left: take the late rows ourselves
+            if (out.stepped_aside) options.linger = std::chrono::milliseconds(0);  // and leave the lock to its asker
             continue;
         }
         if (auto shipper = shipper_path(); !shipper.empty()) runtime.spawner.detached(shipper, {}, Reap::by_kernel);

@@ -883,6 +883,10 @@ QueueCounts Journal::counts() {
     });
 }
 
+std::int64_t Journal::pending_count() {
+    return impl_->read([&] { return impl_->counter("pending"); });
+}
+
 bool Journal::tracking_disabled() {
     return impl_->read([&] { return impl_->get(Setting::tracking_disabled).has_value(); });
 }

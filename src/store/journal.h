@@ -230,6 +230,9 @@ public:
     // drop is counted. Returns how many rows it removed.
     std::int64_t enforce_retention();
     QueueCounts counts();
+    // Pending rows, from the pending counter (no scan; counts() scans every
+    // row's state). Throws JournalError.
+    std::int64_t pending_count();
     // `arcade usage disable` is in force.
     bool tracking_disabled();
     // The first-run notice has been shown.

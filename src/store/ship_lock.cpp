@@ -147,6 +147,11 @@ std::string ShipLock::problem_at(const std::filesystem::path& path) {
     return {};
 }
 
+void ShipLock::ask_holder_to_step_aside(const std::filesystem::path& path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) ::close(fd);  // O_NONBLOCK: a FIFO without a reader is refused, never waited on
+}
+
 ShipLock& ShipLock::operator=(ShipLock&& other) noexcept {
     if (this != &other) {
         release();

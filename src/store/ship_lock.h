@@ -33,6 +33,14 @@ public:
     // try_acquire), or empty. Reads without creating anything; never throws.
     static std::string problem_at(const std::filesystem::path& path);
 
+    // Asks a shipper that holds the lock only to wait for rows to step
+    // aside (store::JournalWatch): opens the file for writing and closes it,
+    // as a refused try_acquire does, without taking or testing the lock, so
+    // no shipper is turned away. For tests and benchmarks that want the
+    // journal idle. A missing path or non-regular file is left alone.
+    // Never throws.
+    static void ask_holder_to_step_aside(const std::filesystem::path& path);
+
     ShipLock(ShipLock&& other) noexcept : fd_(other.fd_), problem_(std::move(other.problem_)) { other.fd_ = -1; }
     ShipLock& operator=(ShipLock&& other) noexcept;
     ShipLock(const ShipLock&) = delete;

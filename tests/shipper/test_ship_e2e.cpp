@@ -187,3 +187,31 @@ TEST_CASE("16 concurrent CLIs x 50 runs: every event delivered, never two shippe
     CHECK(uuids.size() == expected);
     CHECK(sink.max_concurrent_requests() == 1);
 }
+
+TEST_CASE("one shipper serves the commands typed within its life, and steps aside for usage flush", "[shipper]") {
+    PostHogSink sink;
+    sink.start();
+    Arcade a(sink.url());
+    a.run({"--version"});  // first run: identity and notice
+    REQUIRE(sink.wait_for_accepted(1, 10s));
+    REQUIRE(a.wait_shipper_idle());
+
+    CHECK(a.run({"--version"}).exit_code == 0);
+    REQUIRE(sink.wait_for_accepted(2, 10s));
+    auto shippers = processes_for_work_dir(a.path(), "arcade-ship");
+    REQUIRE(shippers.size() == 1);  // delivered, and still waiting for rows
+
+    // Typed a moment later: the same shipper takes it, none is started.
+    std::this_thread::sleep_for(500ms);
+    CHECK(a.run({"--version"}).exit_code == 0);
+    CHECK(sink.wait_for_accepted(3, 3s));
+    CHECK(processes_for_work_dir(a.path(), "arcade-ship") == shippers);
+
+    // `usage flush` needs ship.lock: the waiting shipper leaves at once
+    // instead of keeping it until its life ends.
+    auto t0 = std::chrono::steady_clock::now();
+    CHECK(a.run({"usage", "flush"}).exit_code == 0);
+    CHECK(std::chrono::steady_clock::now() - t0 < 3s);
+    CHECK(a.wait_shipper_idle());
+    CHECK(sink.accepted_count() >= 3);
+}

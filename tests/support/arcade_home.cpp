@@ -38,10 +38,9 @@ IdleWait wait_shipper_idle(const std::filesystem::path& home, milliseconds limit
     const auto lock = home / ".arcade" / "ship.lock";
     IdleWait out;
     for (;;) {
-        const auto left = limit - since(start);
-        out.idle = wait_detached_gone(home, std::max(left, milliseconds(0))) &&
-                   !store::ShipLock::is_held_elsewhere(lock);
+        out.idle = wait_detached_gone(home, milliseconds(0)) && !store::ShipLock::is_held_elsewhere(lock);
         if (out.idle || since(start) >= limit) break;
+        store::ShipLock::ask_holder_to_step_aside(lock);  // a shipper waiting for rows leaves now
         std::this_thread::sleep_for(milliseconds(20));
     }
     out.waited = since(start);

@@ -32,8 +32,10 @@ struct IdleWait {
 // forked and one forked but not yet exec'd included; the fork copies the
 // environment), and no process holds `home`/.arcade/ship.lock (a shipper
 // run by other means). Both are read without disturbing anyone: the lock
-// through the product's non-intrusive probe. Waits at most `limit`; `idle`
-// is false when it was still busy then.
+// through the product's non-intrusive probe. A shipper that is only waiting
+// for rows (it would otherwise hold the lock until its life ends) is asked
+// to step aside (ShipLock::ask_holder_to_step_aside), which takes no lock.
+// Waits at most `limit`; `idle` is false when it was still busy then.
 IdleWait wait_shipper_idle(const std::filesystem::path& home,
                            std::chrono::milliseconds limit = std::chrono::milliseconds(12000));
 
