@@ -38,7 +38,7 @@
 namespace arcade::cloud {
 
 // Where the Python CLI sends its login when no host is given.
-inline constexpr const char* kDefaultCoordinator = "https://cloud.arcade.dev";
+inline constexpr const char* kDefaultCoordinator = kDefaultCoordinatorUrl;
 inline constexpr const char* kScopes = "openid offline_access";
 // The Python CLI's callback port; `arcade login --callback-port` changes it.
 inline constexpr int kDefaultCallbackPort = 9905;

@@ -24,7 +24,11 @@ std::vector<std::string> Credentials::secret_values() const {
 }
 
 std::string Credentials::account_identity() const {
-    if (oauth) return "oauth\n" + oauth->coordinator_url + "\n" + email;
+    // A file without coordinator_url means the default Coordinator, which a
+    // token refresh writes into it (as the Python CLI does): the same account.
+    if (oauth)
+        return "oauth\n" + (oauth->coordinator_url.empty() ? std::string(kDefaultCoordinatorUrl) : oauth->coordinator_url) +
+               "\n" + email;
     return "key\n" + api_key;
 }
 

@@ -16,6 +16,10 @@
 
 namespace arcade {
 
+// The Coordinator of an OAuth login whose file names none (the Python CLI's
+// default).
+inline constexpr const char* kDefaultCoordinatorUrl = "https://cloud.arcade.dev";
+
 // The org and project a login works in (OAuth logins only).
 struct LoginContext {
     std::string org_id;

@@ -80,6 +80,11 @@ TEST_CASE("an OAuth login's account identity survives a token refresh; a key's i
     arcade::Credentials key{"arc_key_1", "ada@example.com", std::nullopt};
     CHECK(key.account_identity() != a.account_identity());
     CHECK(key.account_identity().find("arc_key_1") != std::string::npos);
+    // A file without coordinator_url gets the default one written by a
+    // refresh: still the same account.
+    arcade::Credentials no_url = a;
+    no_url.oauth->coordinator_url.clear();
+    CHECK(no_url.account_identity() == a.account_identity());
 }
 
 TEST_CASE("a first-generation key file stays one; a file with both reads as OAuth", "[credentials]") {
