@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -15,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "core/random_token.h"
 #include "core/url_codec.h"
 #include "core/utf8.h"
 #include "http/status.h"
@@ -44,32 +44,7 @@ std::string login_url(std::string_view cloud_base, std::string_view callback, st
                        percent_encode(state));
 }
 
-std::optional<std::string> random_state() {
-    unsigned char bytes[32];
-    std::size_t got = 0;
-    while (got < sizeof bytes) {
-        ssize_t r = ::getrandom(bytes + got, sizeof bytes - got, 0);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return std::nullopt;  // no weaker fallback: the state is the login's only secret
-        }
-        got += static_cast<std::size_t>(r);
-    }
-    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (unsigned char b : bytes) {
-        acc = (acc << 8) | b;
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out += kAlphabet[(acc >> bits) & 0x3F];
-        }
-    }
-    if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 0x3F];
-    return out;
-}
+std::optional<std::string> random_state() { return random_urlsafe(32); }
 
 std::optional<RequestLine> parse_request_line(std::string_view head) {
     std::string_view line = head.substr(0, head.find('\n'));

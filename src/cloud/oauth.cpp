@@ -1,8 +1,5 @@
 #include "cloud/oauth.h"
 
-#include <sys/random.h>
-
-#include <cerrno>
 #include <cstdio>
 #include <ctime>
 #include <utility>
@@ -112,38 +109,6 @@ Result<Tokens> token_request(http::Transport& transport, const CliConfig& config
 
 // ---------------------------------------------------------------------------
 // PKCE
-
-std::string base64url(std::string_view bytes) {
-    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    out.reserve((bytes.size() * 4 + 2) / 3);
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (char c : bytes) {
-        acc = (acc << 8) | static_cast<unsigned char>(c);
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out += kAlphabet[(acc >> bits) & 0x3F];
-        }
-    }
-    if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 0x3F];
-    return out;
-}
-
-std::optional<std::string> random_urlsafe(std::size_t n) {
-    std::string bytes(n, '\0');
-    std::size_t got = 0;
-    while (got < n) {
-        ssize_t r = ::getrandom(bytes.data() + got, n - got, 0);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            return std::nullopt;  // no weaker fallback: these values are the login's secrets
-        }
-        got += static_cast<std::size_t>(r);
-    }
-    return base64url(bytes);
-}
 
 std::optional<std::string> new_code_verifier() { return random_urlsafe(64); }
 

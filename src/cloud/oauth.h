@@ -33,6 +33,8 @@
 #include <vector>
 
 #include "core/credentials.h"
+#include "core/random_token.h"
+#include "core/url_codec.h"
 #include "http/transport.h"
 
 namespace arcade::cloud {
@@ -66,12 +68,10 @@ struct Result {
 
 // --- PKCE and random values -------------------------------------------------
 
-// `bytes` as unpadded base64url (RFC 4648 §5). Pure.
-std::string base64url(std::string_view bytes);
-
-// `n` bytes from the kernel (getrandom) as unpadded base64url; nullopt only
-// when the system has no randomness.
-std::optional<std::string> random_urlsafe(std::size_t n);
+// base64url and random_urlsafe live in core (url_codec.h, random_token.h):
+// the login callback's state uses them too.
+using arcade::base64url;
+using arcade::random_urlsafe;
 
 // A fresh code verifier: 64 random bytes, 86 characters, as the Python
 // CLI's secrets.token_urlsafe(64) (RFC 7636 allows 43 to 128).

@@ -1,5 +1,6 @@
 #include "core/url_codec.h"
 
+#include <cstdint>
 #include <utility>
 
 namespace arcade {
@@ -80,6 +81,24 @@ std::map<std::string, std::string> parse_query(std::string_view query) {
         std::string value = eq == std::string_view::npos ? std::string() : percent_decode(part.substr(eq + 1));
         out.emplace(std::move(key), std::move(value));  // emplace keeps the first occurrence
     }
+    return out;
+}
+
+std::string base64url(std::string_view bytes) {
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    out.reserve((bytes.size() * 4 + 2) / 3);
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (char c : bytes) {
+        acc = (acc << 8) | static_cast<unsigned char>(c);
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out += kAlphabet[(acc >> bits) & 0x3F];
+        }
+    }
+    if (bits > 0) out += kAlphabet[(acc << (6 - bits)) & 0x3F];
     return out;
 }
 

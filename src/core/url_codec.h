@@ -24,6 +24,9 @@ std::string percent_decode(std::string_view text);
 // (an error message quoting a URL).
 std::string percent_decode_escapes(std::string_view text);
 
+// `bytes` as unpadded base64url (RFC 4648 §5): PKCE values, login states.
+std::string base64url(std::string_view bytes);
+
 // Parses `a=1&b=2` (without the `?`) into decoded key/value pairs. Empty
 // segments are skipped, a key without `=` gets an empty value, and the first
 // occurrence of a repeated key wins.
