@@ -65,7 +65,7 @@ std::optional<OAuthLogin> read_oauth(const YAML::Node& cloud) {
     o.expires_at = *expires;
     o.coordinator_url = *url;
     YAML::Node ctx = cloud["context"];
-    if (ctx.IsMap()) {
+    if (ctx.IsDefined() && ctx.IsMap()) {  // a missing key gives an invalid node, whose type throws
         LoginContext c;
         auto org = text_field(ctx, "org_id"), org_name = text_field(ctx, "org_name");
         auto project = text_field(ctx, "project_id"), project_name = text_field(ctx, "project_name");
@@ -114,7 +114,7 @@ namespace {
 // else (non-ASCII or control characters: allow_unicode is off) double-quoted
 // with escapes. Long values are not folded (PyYAML folds plain and quoted
 // scalars with spaces past 80 columns; both read back the same).
-std::string pyyaml_scalar(const std::string& s) {
+std::string pyyaml_scalar_text(const std::string& s) {
     bool printable_ascii = true;
     for (unsigned char c : s)
         if (c < 0x20 || c >= 0x7f) printable_ascii = false;
@@ -172,6 +172,21 @@ std::string pyyaml_scalar(const std::string& s) {
         out += c;
     }
     return out + "'";
+}
+
+// pyyaml_scalar_text, checked: where this imitation of PyYAML would not read
+// back as `s` (yaml-cpp and PyYAML differ on some escapes), yaml-cpp's own
+// emitter writes the value, which always reads back the same.
+std::string pyyaml_scalar(const std::string& s) {
+    std::string text = pyyaml_scalar_text(s);
+    try {
+        YAML::Node back = YAML::Load("a:\n  b:\n    k: " + text + "\n");
+        if (back["a"]["b"]["k"].IsScalar() && back["a"]["b"]["k"].as<std::string>() == s) return text;
+    } catch (const std::exception&) {
+    }
+    YAML::Emitter out;
+    out << YAML::DoubleQuoted << YAML::EscapeNonAscii << s;
+    return out.c_str();
 }
 
 }  // namespace
