@@ -73,10 +73,7 @@ std::string os_release_field(std::string_view text, std::string_view key) {
 
 }  // namespace
 
-OsName os_name() {
-    utsname uts{};
-    ::uname(&uts);
-    std::string_view sys = uts.sysname;
+OsName os_name(std::string_view sys) {
     if (sys == "Darwin") return {"Mac OS X", ""};  // the version needs sysctl; PostHog leaves it out too when unknown
     if (sys != "Linux") return {std::string(sys), ""};
     // PostHog's Python SDK: `$os` "Linux", `$os_version` the distribution's
@@ -109,7 +106,7 @@ std::string build_properties(const Invocation& inv, const Environ& env, const st
     f.str("runtime_version", runtime_version());
     f.str("os_type", uts.sysname);
     f.str("os_release", uts.release);
-    const OsName os = os_name();
+    const OsName os = os_name(uts.sysname);
     f.str("$os", os.name);
     if (!os.version.empty()) f.str("$os_version", valid_utf8(os.version));
     if (who && !who->org_id.empty()) f.str("org_id", who->org_id);
@@ -252,12 +249,17 @@ void record_invocation(const Invocation& inv, const Runtime& runtime, const std:
         // for another process's lock, then is set aside.
         bool busy = false;
         auto journal = open_when_tracking(runtime, paths, tracking, store::kCommandLockWait, &busy);
+        // Built before the write transaction: only an OAuth login's org and
+        // project, known once the identity is checked inside it, need the
+        // properties built again there.
+        const std::string properties = build_properties(inv, env);
         auto build = [&](const store::CurrentIdentity& id) {
             store::NewEvent ev;
             ev.event = event_name(inv);
             ev.distinct_id = id.distinct_id();
             ev.needs_identity = id.needs_identity();
-            ev.properties = build_properties(inv, env, &id);
+            ev.properties =
+                id.org_id.empty() && id.project_id.empty() ? properties : build_properties(inv, env, &id);
             return ev;
         };
         if (!journal) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/clock.h"
 #include "core/credentials.h"
@@ -34,13 +35,14 @@ struct Invocation {
     MonotonicTime end;
 };
 
-// PostHog's `$os` and `$os_version` for this machine, as its server SDKs
-// name them ("Linux" and the distribution's VERSION_ID; "Mac OS X").
+// PostHog's `$os` and `$os_version` for a machine whose uname sysname is
+// `sysname`, as its server SDKs name them ("Linux" and the distribution's
+// VERSION_ID; "Mac OS X").
 struct OsName {
     std::string name;
     std::string version;  // "" when unknown
 };
-OsName os_name();
+OsName os_name(std::string_view sysname);
 
 // The properties object of the usage event (without $process_person_profile,
 // which is decided at send time). `who`, when given, adds the login's
