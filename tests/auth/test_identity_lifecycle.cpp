@@ -23,6 +23,8 @@ using arcade::testing::ReservedPort;
 using arcade::testing::LoginAnswer;
 using arcade::testing::Machine;
 using arcade::testing::PostHogSink;
+using arcade::testing::parse_sent_event;
+using arcade::testing::sent_events;
 
 namespace {
 
@@ -32,46 +34,7 @@ constexpr const char* kPrincipalOne = "principal-one";
 constexpr const char* kPrincipalTwo = "principal-two";
 constexpr auto kDelivery = 15s;
 
-// One event as PostHog accepted it.
-struct Seen {
-    std::string event;
-    std::string distinct_id;
-    std::string command;         // properties.command_name
-    std::string alias;           // properties.alias ($create_alias)
-    std::string alias_target;    // properties.distinct_id ($create_alias)
-    std::string uuid;
-    bool has_person_flag = false;  // $process_person_profile present
-    bool personless = false;       // … and false
-    bool is_alias() const { return event == "$create_alias"; }
-};
-
-Seen parse_seen(const std::string& json) {
-    rapidjson::Document d;
-    d.Parse(json.c_str(), json.size());
-    REQUIRE_FALSE(d.HasParseError());
-    Seen s;
-    auto str = [](const rapidjson::Value& obj, const char* key) {
-        auto it = obj.FindMember(key);
-        return it != obj.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString()) : std::string();
-    };
-    s.event = str(d, "event");
-    s.distinct_id = str(d, "distinct_id");
-    s.uuid = str(d, "uuid");
-    const auto& p = d["properties"];
-    s.command = str(p, "command_name");
-    s.alias = str(p, "alias");
-    s.alias_target = str(p, "distinct_id");
-    auto flag = p.FindMember("$process_person_profile");
-    s.has_person_flag = flag != p.MemberEnd();
-    s.personless = s.has_person_flag && flag->value.IsBool() && !flag->value.GetBool();
-    return s;
-}
-
-std::vector<Seen> accepted(const PostHogSink& sink) {
-    std::vector<Seen> out;
-    for (const auto& e : sink.accepted_events()) out.push_back(parse_seen(e));
-    return out;
-}
+using Seen = arcade::testing::SentEvent;
 
 std::vector<Seen> without_flush_events(const std::vector<Seen>& events) {
     std::vector<Seen> out;
@@ -89,7 +52,7 @@ void check_alias_acknowledged_first(const PostHogSink& sink) {
         const bool ok = req.status_returned >= 200 && req.status_returned < 300;
         std::vector<std::string> aliased_here;
         for (const auto& json : req.events) {
-            Seen e = parse_seen(json);
+            Seen e = parse_sent_event(json);
             INFO("event " << e.event << " as " << e.distinct_id << " (" << e.command << ")");
             if (e.is_alias()) {
                 CHECK(req.events.size() == 1);
@@ -195,7 +158,7 @@ TEST_CASE("identity lifecycle: anonymous, login, identified, logout, then a seco
     REQUIRE(w.sink.wait_for_accepted(11, kDelivery));
     CHECK(m.wait_shipper_idle());
 
-    auto ev = accepted(w.sink);
+    auto ev = sent_events(w.sink);
     REQUIRE(ev.size() == 11);
     auto anonymous = [&](std::size_t i, const std::string& anon, const std::string& command) {
         INFO("event " << i);
@@ -268,9 +231,9 @@ TEST_CASE("identified events wait for the alias when PostHog fails it at first",
         // The failed request held the alias alone; its retry carried the same uuid.
         REQUIRE(reqs[1].status_returned == 500);
         REQUIRE(reqs[1].events.size() == 1);
-        Seen failed = parse_seen(reqs[1].events[0]);
+        Seen failed = parse_sent_event(reqs[1].events[0]);
         CHECK(failed.is_alias());
-        auto ev = accepted(w.sink);
+        auto ev = sent_events(w.sink);
         CHECK(ev[1].is_alias());
         CHECK(ev[1].uuid == failed.uuid);
         CHECK(ev[2].command == "login");
@@ -288,7 +251,7 @@ TEST_CASE("identified events wait for the alias when PostHog fails it at first",
         INFO("flush: " << flush.out << flush.err);
         CHECK(flush.exit_code == 0);
         REQUIRE(w.sink.wait_for_accepted(3, kDelivery));
-        auto ev = without_flush_events(accepted(w.sink));
+        auto ev = without_flush_events(sent_events(w.sink));
         REQUIRE(ev.size() == 3);
         CHECK(ev[1].is_alias());
         CHECK(ev[2].command == "login");
@@ -329,7 +292,7 @@ TEST_CASE("hand-written credentials are linked by the shipper once Arcade Cloud 
     run_ok(m, {"--version"});
     REQUIRE(w.sink.wait_for_accepted(5, kDelivery));
     CHECK(m.wait_shipper_idle());
-    auto ev = accepted(w.sink);
+    auto ev = sent_events(w.sink);
     REQUIRE(ev.size() == 5);
     CHECK(ev[0].distinct_id == anon);
     CHECK(ev[0].personless);
@@ -373,7 +336,7 @@ TEST_CASE("rows from before a logout are never given the next user's identity", 
     run_ok(m, {"--version"});
     REQUIRE(w.sink.wait_for_accepted(4, kDelivery));
     CHECK(m.wait_shipper_idle());
-    auto ev = accepted(w.sink);
+    auto ev = sent_events(w.sink);
     REQUIRE(ev.size() == 4);
     CHECK(ev[0].command == "version");
     CHECK(ev[0].distinct_id == anon_a);
@@ -395,7 +358,7 @@ TEST_CASE("a key Arcade Cloud rejects leaves the events anonymous", "[auth]") {
     m.write_credentials("arc_revoked_key", "gone@example.com");
     run_ok(m, {"--version"});
     REQUIRE(w.sink.wait_for_accepted(1, kDelivery));
-    auto ev = accepted(w.sink);
+    auto ev = sent_events(w.sink);
     CHECK(ev[0].distinct_id == m.identity()->anon_id);
     CHECK(ev[0].personless);
     CHECK(w.cloud.validate_calls() >= 1);
@@ -439,7 +402,7 @@ TEST_CASE("events waiting for an unreachable Arcade Cloud go anonymous after an 
     INFO("flush: " << flush.out << flush.err);
     CHECK(flush.exit_code == 0);
     REQUIRE(w.sink.wait_for_accepted(1, kDelivery));
-    auto ev = accepted(w.sink);
+    auto ev = sent_events(w.sink);
     CHECK(ev[0].command == "version");
     CHECK(ev[0].distinct_id == m.identity()->anon_id);
     CHECK(ev[0].personless);
@@ -470,7 +433,7 @@ TEST_CASE("login succeeds when validation fails, and the shipper links later", "
     w.cloud.set_validate_delay(0ms);
     run_ok(m, {"--version"});
     REQUIRE(w.sink.wait_for_accepted(3, kDelivery));
-    auto ev = accepted(w.sink);
+    auto ev = sent_events(w.sink);
     CHECK(ev[0].is_alias());
     CHECK(ev[0].distinct_id == kPrincipalOne);
     CHECK(ev[1].command == "login");
@@ -497,7 +460,7 @@ TEST_CASE("a login after credentials were deleted by hand starts from a fresh an
     REQUIRE(now);
     CHECK(now->principal_id == std::optional<std::string>(kPrincipalTwo));
     CHECK(now->anon_id != anon_a);
-    auto ev = accepted(w.sink);
+    auto ev = sent_events(w.sink);
     REQUIRE(ev.size() == 4);
     CHECK(ev[0].is_alias());
     CHECK(ev[0].alias == anon_a);

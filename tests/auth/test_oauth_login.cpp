@@ -4,7 +4,6 @@
 // PostHog sink. Tokens are distinctive strings, so every leak check greps.
 #include <catch2/catch.hpp>
 
-#include <rapidjson/document.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -31,6 +30,7 @@ using arcade::testing::FakeRequest;
 using arcade::testing::Machine;
 using arcade::testing::OAuthAccount;
 using arcade::testing::PostHogSink;
+using arcade::testing::sent_events;
 using arcade::testing::http_get;
 
 namespace {
@@ -102,30 +102,6 @@ struct World {
         machine->env["ARCADE_ENGINE_URL"] = engine.url();
     }
 };
-
-struct Sent {
-    std::string event;
-    std::string distinct_id;
-    std::string alias;
-};
-
-std::vector<Sent> accepted(const PostHogSink& sink) {
-    std::vector<Sent> out;
-    for (const auto& json : sink.accepted_events()) {
-        rapidjson::Document d;
-        d.Parse(json.c_str());
-        Sent s;
-        if (d.IsObject()) {
-            if (d.HasMember("event") && d["event"].IsString()) s.event = d["event"].GetString();
-            if (d.HasMember("distinct_id") && d["distinct_id"].IsString()) s.distinct_id = d["distinct_id"].GetString();
-            if (d.HasMember("properties") && d["properties"].IsObject() && d["properties"].HasMember("alias") &&
-                d["properties"]["alias"].IsString())
-                s.alias = d["properties"]["alias"].GetString();
-        }
-        out.push_back(s);
-    }
-    return out;
-}
 
 // No token, code or verifier in the journal, its WAL, usage.json, what
 // PostHog received, `usage status`, or anything arcade printed.
@@ -290,7 +266,7 @@ TEST_CASE("a Python CLI login is used by worker commands, and its events go out 
     // The shipper looks the principal up by whoami and aliases first.
     REQUIRE(w.sink.wait_for_accepted(2, kDelivery));
     REQUIRE(m.wait_shipper_idle());
-    auto ev = accepted(w.sink);
+    auto ev = sent_events(w.sink);
     REQUIRE(ev.size() >= 2);
     CHECK(ev[0].event == "$create_alias");
     CHECK(ev[0].distinct_id == kAccount.account_id);

@@ -34,6 +34,7 @@ using arcade::testing::FakeCloud;
 using arcade::testing::LoginAnswer;
 using arcade::testing::Machine;
 using arcade::testing::PostHogSink;
+using arcade::testing::sent_events;
 
 namespace {
 
@@ -43,34 +44,7 @@ constexpr const char* kPrincipalOne = "principal-one";
 constexpr const char* kPrincipalTwo = "principal-two";
 constexpr auto kDelivery = 15s;
 
-struct Sent {
-    std::string event;
-    std::string distinct_id;
-    std::string command;
-    std::string alias;  // $create_alias: the anonymous id merged
-    rapidjson::Document doc;
-    bool is_alias() const { return event == "$create_alias"; }
-    const rapidjson::Value& props() const { return doc["properties"]; }
-    std::string prop(const char* key) const {
-        auto it = props().FindMember(key);
-        return it != props().MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
-    }
-};
-
-std::vector<Sent> sent(const PostHogSink& sink) {
-    std::vector<Sent> out;
-    for (const auto& json : sink.accepted_events()) {
-        Sent s;
-        s.doc.Parse(json.c_str(), json.size());
-        REQUIRE_FALSE(s.doc.HasParseError());
-        s.event = s.doc["event"].GetString();
-        s.distinct_id = s.doc["distinct_id"].GetString();
-        s.command = s.prop("command_name");
-        s.alias = s.prop("alias");
-        out.push_back(std::move(s));
-    }
-    return out;
-}
+using Sent = arcade::testing::SentEvent;
 
 // No anonymous id is aliased to two principals — counting the aliases other
 // programs made (`elsewhere`: anon → principal) — and no id is aliased twice.
@@ -175,7 +149,7 @@ TEST_CASE("1. a link another program made is never aliased to a second principal
     run_ok(m, {"--version"});
     REQUIRE(w.sink.wait_for_accepted(4, kDelivery));
     REQUIRE(m.wait_shipper_idle());
-    auto events = sent(w.sink);
+    auto events = sent_events(w.sink);
     check_no_person_merged(events, {{x, kPrincipalOne}});
     bool aliased_two = false;
     for (const auto& e : events) {
@@ -208,7 +182,7 @@ TEST_CASE("2. an account switch by replacing credentials.yaml leaves the old per
     run_ok(m, {"--version"});
     REQUIRE(w.sink.wait_for_accepted(before + 3, kDelivery));  // status, alias → two, version
     REQUIRE(m.wait_shipper_idle());
-    auto events = sent(w.sink);
+    auto events = sent_events(w.sink);
     check_no_person_merged(events);
     for (std::size_t i = before; i < events.size(); ++i) {
         INFO("event " << i << " " << events[i].event << " " << events[i].command);
@@ -236,7 +210,7 @@ TEST_CASE("3. credentials removed by hand end the link, and logout rotates", "[a
     std::filesystem::remove(m.credentials_path());
     run_ok(m, {"--version"});
     REQUIRE(w.sink.wait_for_accepted(3, kDelivery));
-    auto events = sent(w.sink);
+    auto events = sent_events(w.sink);
     CHECK(events.back().distinct_id != kPrincipalOne);
     CHECK(events.back().distinct_id != linked_anon);
     CHECK(events.back().prop("command_name") == "version");
@@ -252,7 +226,7 @@ TEST_CASE("3. credentials removed by hand end the link, and logout rotates", "[a
     CHECK(file_identity(m).anon_id != stale);
     CHECK_FALSE(file_identity(m).principal_id);
     REQUIRE(m.wait_shipper_idle());
-    for (const auto& e : sent(w.sink))
+    for (const auto& e : sent_events(w.sink))
         if (!e.is_alias() && e.command != "login") CHECK(e.distinct_id != kPrincipalOne);
 }
 
@@ -265,7 +239,7 @@ TEST_CASE("4. usage status shows the identity another program just rotated to", 
     CHECK(status_distinct_id(m) == rotated);
     run_ok(m, {"--version"});
     REQUIRE(w.sink.wait_for_accepted(3, kDelivery));
-    auto events = sent(w.sink);
+    auto events = sent_events(w.sink);
     CHECK(events[1].command == "usage.status");
     CHECK(events[1].distinct_id == rotated);
     CHECK(events[2].distinct_id == rotated);
@@ -281,7 +255,7 @@ TEST_CASE("5. usage.json is used as the Python CLI would use it", "[auth]") {
     run_ok(m, {"--version"});
     run_ok(m, {"--version"});
     REQUIRE(w.sink.wait_for_accepted(2, kDelivery));
-    for (const auto& e : sent(w.sink)) CHECK(e.distinct_id == anon);
+    for (const auto& e : sent_events(w.sink)) CHECK(e.distinct_id == anon);
     CHECK(m.identity()->anon_id == anon);
     CHECK(m.identity_history().front().transition == "imported");
 }
@@ -307,7 +281,7 @@ TEST_CASE("6. ARCADE_WORK_DIR with a leading ~ is expanded as the Python CLI exp
     m.env["ARCADE_WORK_DIR"] = m.path().string();
     auto id = arcade::store::read_identity_file(m.path() / "wd" / ".arcade" / "usage.json");
     REQUIRE(id);
-    CHECK(sent(w.sink)[0].distinct_id == id->anon_id);
+    CHECK(sent_events(w.sink)[0].distinct_id == id->anon_id);
 }
 
 TEST_CASE("7. the wire matches the Python CLI: command names as typed, $os, the alias's $geoip_disable", "[auth]") {
@@ -318,13 +292,12 @@ TEST_CASE("7. the wire matches the Python CLI: command names as typed, $os, the 
     w.login(kKeyOne, "first@example.com");
     REQUIRE(w.sink.wait_for_accepted(4, kDelivery));
     REQUIRE(m.wait_shipper_idle());
-    auto events = sent(w.sink);
+    auto events = sent_events(w.sink);
     REQUIRE(events.size() == 4);
     CHECK(events[0].command == "server.list");
     CHECK(events[1].command == "worker.list");
     REQUIRE(events[2].is_alias());
-    const auto& geoip = events[2].props()["$geoip_disable"];
-    CHECK((geoip.IsBool() && geoip.GetBool()));
+    CHECK(events[2].flag("$geoip_disable") == std::optional<bool>(true));
     for (const auto& e : events) {
         if (e.is_alias()) continue;
         CHECK(e.prop("$os") == "Linux");
@@ -365,7 +338,7 @@ TEST_CASE("an OAuth login keeps its link across a token refresh, with its org an
     write_oauth("eyJ.refreshed.sig", "ada@example.com");  // the token refresh
     run_ok(m, {"--version"});
     REQUIRE(w.sink.wait_for_accepted(2, kDelivery));
-    auto events = sent(w.sink);
+    auto events = sent_events(w.sink);
     for (const auto& e : events) {
         CHECK(e.distinct_id == "acct-ada");
         CHECK(e.prop("org_id") == "org_8f2a");

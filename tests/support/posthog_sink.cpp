@@ -578,4 +578,62 @@ std::vector<Step> parse_script(std::string_view text) {
   }
 }
 
+namespace {
+
+const rapidjson::Value *property(const std::string &json, rapidjson::Document &doc, const char *key) {
+  doc.Parse(json.c_str(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return nullptr;
+  auto props = doc.FindMember("properties");
+  if (props == doc.MemberEnd() || !props->value.IsObject()) return nullptr;
+  auto it = props->value.FindMember(key);
+  return it == props->value.MemberEnd() ? nullptr : &it->value;
+}
+
+} // namespace
+
+std::string SentEvent::prop(const char *key) const {
+  rapidjson::Document doc;
+  const rapidjson::Value *v = property(json, doc, key);
+  return v && v->IsString() ? std::string(v->GetString(), v->GetStringLength()) : std::string();
+}
+
+std::optional<bool> SentEvent::flag(const char *key) const {
+  rapidjson::Document doc;
+  const rapidjson::Value *v = property(json, doc, key);
+  if (!v || !v->IsBool()) return std::nullopt;
+  return v->GetBool();
+}
+
+SentEvent parse_sent_event(const std::string &json) {
+  rapidjson::Document d;
+  d.Parse(json.c_str(), json.size());
+  if (d.HasParseError() || !d.IsObject()) throw std::runtime_error("not an event object: " + json);
+  auto str = [](const rapidjson::Value &obj, const char *key) {
+    auto it = obj.FindMember(key);
+    return it != obj.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString()) : std::string();
+  };
+  SentEvent s;
+  s.json = json;
+  s.event = str(d, "event");
+  s.distinct_id = str(d, "distinct_id");
+  s.uuid = str(d, "uuid");
+  auto props = d.FindMember("properties");
+  if (props != d.MemberEnd() && props->value.IsObject()) {
+    const auto &p = props->value;
+    s.command = str(p, "command_name");
+    s.alias = str(p, "alias");
+    s.alias_target = str(p, "distinct_id");
+    auto person = p.FindMember("$process_person_profile");
+    s.has_person_flag = person != p.MemberEnd();
+    s.personless = s.has_person_flag && person->value.IsBool() && !person->value.GetBool();
+  }
+  return s;
+}
+
+std::vector<SentEvent> sent_events(const PostHogSink &sink) {
+  std::vector<SentEvent> out;
+  for (const auto &json : sink.accepted_events()) out.push_back(parse_sent_event(json));
+  return out;
+}
+
 }  // namespace arcade::testing

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -102,5 +103,29 @@ class PostHogSink {
   struct State;
   std::unique_ptr<State> state_;
 };
+
+// One event as PostHog accepted it, with the fields tests look at.
+struct SentEvent {
+  std::string json;         // the event as sent
+  std::string event;
+  std::string distinct_id;
+  std::string uuid;
+  std::string command;      // properties.command_name
+  std::string alias;        // properties.alias ($create_alias: the anonymous id merged)
+  std::string alias_target; // properties.distinct_id ($create_alias)
+  bool has_person_flag = false;  // $process_person_profile present
+  bool personless = false;       // ... and false
+  bool is_alias() const { return event == "$create_alias"; }
+  // A string property, or "" when absent or not a string.
+  std::string prop(const char *key) const;
+  // A boolean property, or nullopt when absent or not a boolean.
+  std::optional<bool> flag(const char *key) const;
+};
+
+// Parses one accepted event; throws std::runtime_error on text that is not
+// an event object.
+SentEvent parse_sent_event(const std::string &json);
+// sink.accepted_events(), parsed, in the order received.
+std::vector<SentEvent> sent_events(const PostHogSink &sink);
 
 }  // namespace arcade::testing
