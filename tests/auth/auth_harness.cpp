@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -159,6 +160,43 @@ std::string command_name_of(const std::string& properties_json) {
 
 bool file_contains(const std::filesystem::path& path, const std::string& needle) {
     return slurp(path).find(needle) != std::string::npos;
+}
+
+bool HeadlessChromium::installed() { return std::filesystem::exists(kPath); }
+
+HeadlessChromium::HeadlessChromium(Machine& machine) : dir_(machine.path()) {
+    const auto wrapper = dir_ / "chromium-browser.sh";
+    {
+        std::ofstream s(wrapper);
+        s << "#!/bin/sh\n"
+          << "echo $$ > '" << (dir_ / "chromium.pid").string() << "'\n"
+          << "exec timeout -k 5 60 " << kPath
+          << " --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run"
+             " --disable-background-networking --disable-component-update --disable-sync"
+             " --user-data-dir='"
+          << (dir_ / "chromium-profile").string() << "' --dump-dom \"$1\" > '" << (dir_ / "chromium.dom").string()
+          << "' 2> '" << (dir_ / "chromium.log").string() << "'\n";
+    }
+    ::chmod(wrapper.c_str(), 0700);
+    machine.env["BROWSER"] = wrapper.string();
+}
+
+HeadlessChromium::~HeadlessChromium() {
+    std::ifstream in(dir_ / "chromium.pid");
+    long pid = 0;
+    if (in >> pid && pid > 1) ::kill(static_cast<pid_t>(pid), SIGTERM);  // `timeout` passes it on to Chromium
+}
+
+std::string HeadlessChromium::log() const { return slurp(dir_ / "chromium.log"); }
+
+std::string HeadlessChromium::wait_for_dom(std::chrono::milliseconds timeout) const {
+    std::string dom;
+    for (auto deadline = std::chrono::steady_clock::now() + timeout; std::chrono::steady_clock::now() < deadline;
+         std::this_thread::sleep_for(100ms)) {
+        dom = slurp(dir_ / "chromium.dom");
+        if (dom.find("</html>") != std::string::npos) break;
+    }
+    return dom;
 }
 
 }  // namespace arcade::testing

@@ -71,6 +71,30 @@ private:
     std::filesystem::path browser_url_file_;
 };
 
+// A headless Chromium as `machine`'s browser (SPEC's flags, a fresh profile
+// in the machine's home): $BROWSER is a wrapper that runs it with
+// --dump-dom on the URL arcade opens, under `timeout`. The destructor stops a
+// Chromium still running.
+class HeadlessChromium {
+public:
+    static constexpr const char* kPath = "/usr/bin/chromium";
+    static bool installed();
+
+    explicit HeadlessChromium(Machine& machine);
+    ~HeadlessChromium();
+    HeadlessChromium(const HeadlessChromium&) = delete;
+    HeadlessChromium& operator=(const HeadlessChromium&) = delete;
+
+    // What Chromium printed on stderr so far.
+    std::string log() const;
+    // The page Chromium ended on, once it wrote a whole document, or what it
+    // had written when `timeout` passed.
+    std::string wait_for_dom(std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
+
+private:
+    std::filesystem::path dir_;
+};
+
 // The command_name of a journal row or sink event's properties (JSON text), or "".
 std::string command_name_of(const std::string& properties_json);
 

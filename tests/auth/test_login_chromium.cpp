@@ -2,14 +2,11 @@
 // the login URL; the fake Cloud page redirects it to the CLI's callback, as
 // Arcade Cloud does after the user signs in. Skipped (with a warning) only
 // when /usr/bin/chromium is absent; CI installs it (.ci/install-chromium.sh).
-#include <signal.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
-#include <fstream>
 #include <string>
-#include <thread>
 
 #include "auth_harness.h"
 #include "core/credentials.h"
@@ -18,33 +15,13 @@
 
 using namespace std::chrono_literals;
 using arcade::testing::FakeCloud;
+using arcade::testing::HeadlessChromium;
 using arcade::testing::Machine;
 using arcade::testing::PostHogSink;
 
-namespace {
-
-constexpr const char* kChromium = "/usr/bin/chromium";
-
-// Stops the Chromium the wrapper started (by the pid it recorded), if it is
-// still running when the test ends.
-class ChromiumReaper {
-public:
-    explicit ChromiumReaper(std::filesystem::path pid_file) : pid_file_(std::move(pid_file)) {}
-    ~ChromiumReaper() {
-        std::ifstream in(pid_file_);
-        long pid = 0;
-        if (in >> pid && pid > 1) ::kill(static_cast<pid_t>(pid), SIGTERM);  // `timeout` passes it on to Chromium
-    }
-
-private:
-    std::filesystem::path pid_file_;
-};
-
-}  // namespace
-
 TEST_CASE("login through headless Chromium stores the credentials and links the identity", "[auth]") {
-    if (!std::filesystem::exists(kChromium)) {
-        WARN("skipped: " << kChromium << " is not installed (apt-get install chromium)");
+    if (!HeadlessChromium::installed()) {
+        WARN("skipped: " << HeadlessChromium::kPath << " is not installed (apt-get install chromium)");
         return;
     }
     PostHogSink sink;
@@ -53,28 +30,12 @@ TEST_CASE("login through headless Chromium stores the credentials and links the 
     cloud.set_principal("arc_test_key_one", "principal-one");
     Machine m(sink.url(), cloud.url());
 
-    const auto dir = m.path();
-    const auto wrapper = dir / "chromium-browser.sh";
-    {
-        std::ofstream s(wrapper);
-        s << "#!/bin/sh\n"
-          << "echo $$ > '" << (dir / "chromium.pid").string() << "'\n"
-          << "exec timeout -k 5 60 " << kChromium
-          << " --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run"
-             " --disable-background-networking --disable-component-update --disable-sync"
-             " --user-data-dir='"
-          << (dir / "chromium-profile").string() << "' --dump-dom \"$1\" > '" << (dir / "chromium.dom").string()
-          << "' 2> '" << (dir / "chromium.log").string() << "'\n";
-    }
-    ::chmod(wrapper.c_str(), 0700);
-    m.env["BROWSER"] = wrapper.string();
-    ChromiumReaper reaper(dir / "chromium.pid");
+    HeadlessChromium chromium(m);
 
     arcade::testing::ReservedPort reserved(true);
     const int port = reserved.port();
     auto r = m.arcade({"login", "--callback-port", std::to_string(port), "--timeout", "60"}, 90s);
-    INFO("stdout: " << r.out << "\nstderr: " << r.err << "\nchromium log: "
-                    << arcade::testing::slurp(dir / "chromium.log"));
+    INFO("stdout: " << r.out << "\nstderr: " << r.err << "\nchromium log: " << chromium.log());
     REQUIRE(r.exit_code == 0);
     CHECK(r.out.find("Logged in as first@example.com.") != std::string::npos);
     REQUIRE(cloud.login_requests().size() == 1);
@@ -107,12 +68,7 @@ TEST_CASE("login through headless Chromium stores the credentials and links the 
     CHECK_FALSE(rows[1].needs_identity);
 
     // What the browser showed once it had followed the redirect.
-    std::string dom;
-    for (auto deadline = std::chrono::steady_clock::now() + 30s; std::chrono::steady_clock::now() < deadline;
-         std::this_thread::sleep_for(100ms)) {
-        dom = arcade::testing::slurp(dir / "chromium.dom");
-        if (dom.find("</html>") != std::string::npos) break;
-    }
+    const std::string dom = chromium.wait_for_dom();
     CHECK(dom.find("Login successful") != std::string::npos);
     CHECK(dom.find("first@example.com") != std::string::npos);
 }

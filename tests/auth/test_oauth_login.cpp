@@ -27,6 +27,7 @@ using namespace std::chrono_literals;
 using arcade::testing::FakeCloud;
 using arcade::testing::FakeEngine;
 using arcade::testing::FakeRequest;
+using arcade::testing::HeadlessChromium;
 using arcade::testing::Machine;
 using arcade::testing::OAuthAccount;
 using arcade::testing::PostHogSink;
@@ -191,41 +192,17 @@ TEST_CASE("OAuth login: PKCE code flow, whoami, the Python CLI's file, then the 
 }
 
 TEST_CASE("OAuth login through headless Chromium", "[auth]") {
-    constexpr const char* kChromium = "/usr/bin/chromium";
-    if (!std::filesystem::exists(kChromium)) {
-        WARN("skipped: " << kChromium << " is not installed (apt-get install chromium)");
+    if (!HeadlessChromium::installed()) {
+        WARN("skipped: " << HeadlessChromium::kPath << " is not installed (apt-get install chromium)");
         return;
     }
     World w;
     Machine& m = *w.machine;
-    const auto dir = m.path();
-    const auto wrapper = dir / "chromium-browser.sh";
-    {
-        std::ofstream s(wrapper);
-        s << "#!/bin/sh\n"
-          << "echo $$ > '" << (dir / "chromium.pid").string() << "'\n"
-          << "exec timeout -k 5 60 " << kChromium
-          << " --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run"
-             " --disable-background-networking --disable-component-update --disable-sync"
-             " --user-data-dir='"
-          << (dir / "chromium-profile").string() << "' --dump-dom \"$1\" > '" << (dir / "chromium.dom").string()
-          << "' 2> '" << (dir / "chromium.log").string() << "'\n";
-    }
-    ::chmod(wrapper.c_str(), 0700);
-    m.env["BROWSER"] = wrapper.string();
-    struct Reaper {
-        std::filesystem::path pid_file;
-        ~Reaper() {
-            std::ifstream in(pid_file);
-            long pid = 0;
-            if (in >> pid && pid > 1) ::kill(static_cast<pid_t>(pid), SIGTERM);
-        }
-    } reaper{dir / "chromium.pid"};
+    HeadlessChromium chromium(m);
 
     arcade::testing::ReservedPort reserved(true);
     auto r = m.arcade({"login", "--callback-port", std::to_string(reserved.port()), "--timeout", "60"}, 90s);
-    INFO("stdout: " << r.out << "\nstderr: " << r.err << "\nchromium log: "
-                    << arcade::testing::slurp(dir / "chromium.log"));
+    INFO("stdout: " << r.out << "\nstderr: " << r.err << "\nchromium log: " << chromium.log());
     REQUIRE(r.exit_code == 0);
     CHECK(contains(r.out, "Logged in as oauth.user@example.com."));
     auto creds = arcade::load_credentials(m.credentials_path());
@@ -234,12 +211,7 @@ TEST_CASE("OAuth login through headless Chromium", "[auth]") {
     CHECK(creds->oauth->context->org_id == "org-7");
     CHECK(m.identity_history().back().identity.principal_id == std::optional<std::string>(kAccount.account_id));
 
-    std::string dom;
-    for (auto deadline = std::chrono::steady_clock::now() + 30s; std::chrono::steady_clock::now() < deadline;
-         std::this_thread::sleep_for(100ms)) {
-        dom = arcade::testing::slurp(dir / "chromium.dom");
-        if (contains(dom, "</html>")) break;
-    }
+    const std::string dom = chromium.wait_for_dom();
     CHECK(contains(dom, "Login successful"));
     CHECK(contains(dom, "oauth.user@example.com"));
 }
