@@ -44,15 +44,24 @@ bool parse_object(std::string_view body, rapidjson::Document& doc) {
     return !doc.HasParseError() && doc.IsObject();
 }
 
-http::Request form_post(const std::string& url, const std::vector<std::pair<std::string, std::string>>& fields,
-                        std::chrono::milliseconds timeout, const std::atomic<bool>* cancel) {
+// A request to the Coordinator that asks for JSON: bounded by `timeout`
+// (connecting by at most 5 s of it) and abandoned when `*cancel` turns true.
+http::Request coordinator_request(const std::string& url, std::chrono::milliseconds timeout,
+                                  const std::atomic<bool>* cancel) {
     http::Request req;
     req.cancel = cancel;
-    req.method = "POST";
     req.url = url;
     req.timeout = timeout;
     req.connect_timeout = std::min(timeout, std::chrono::milliseconds(5000));
-    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
+    req.headers = {{"Accept", "application/json"}};
+    return req;
+}
+
+http::Request form_post(const std::string& url, const std::vector<std::pair<std::string, std::string>>& fields,
+                        std::chrono::milliseconds timeout, const std::atomic<bool>* cancel) {
+    http::Request req = coordinator_request(url, timeout, cancel);
+    req.method = "POST";
+    req.headers.insert(req.headers.begin(), {"Content-Type", "application/x-www-form-urlencoded"});
     for (const auto& [k, v] : fields) {
         if (!req.body.empty()) req.body += '&';
         req.body += percent_encode(k) + "=" + percent_encode(v);
@@ -123,12 +132,7 @@ std::string code_challenge(std::string_view verifier) {
 Result<CliConfig> fetch_cli_config(http::Transport& transport, const std::string& coordinator,
                                    std::chrono::milliseconds timeout, const std::atomic<bool>* cancel) {
     Result<CliConfig> out;
-    http::Request req;
-    req.cancel = cancel;
-    req.url = coordinator + "/api/v1/auth/cli_config";
-    req.timeout = timeout;
-    req.connect_timeout = std::min(timeout, std::chrono::milliseconds(5000));
-    req.headers = {{"Accept", "application/json"}};
+    http::Request req = coordinator_request(coordinator + "/api/v1/auth/cli_config", timeout, cancel);
     http::Response resp = transport.send(req);
     if (auto bad = check(resp, "the login configuration (cli_config)")) {
         out.failure = std::move(*bad);
@@ -226,12 +230,8 @@ Result<WhoAmI> fetch_whoami(http::Transport& transport, const std::string& coord
                             const std::string& access_token, std::chrono::milliseconds timeout,
                             const std::atomic<bool>* cancel) {
     Result<WhoAmI> out;
-    http::Request req;
-    req.cancel = cancel;
-    req.url = coordinator + "/api/v1/auth/whoami";
-    req.timeout = timeout;
-    req.connect_timeout = std::min(timeout, std::chrono::milliseconds(5000));
-    req.headers = {{"Authorization", "Bearer " + access_token}, {"Accept", "application/json"}};
+    http::Request req = coordinator_request(coordinator + "/api/v1/auth/whoami", timeout, cancel);
+    req.headers.insert(req.headers.begin(), {"Authorization", "Bearer " + access_token});
     http::Response resp = transport.send(req);
     if (auto bad = check(resp, "whoami")) {
         out.failure = std::move(*bad);
