@@ -70,6 +70,17 @@ std::string everything_sent(const Arcade& a, const PostHogSink& sink) {
     return all;
 }
 
+// Delivers what is queued (`usage flush` once the shipper is idle), then
+// everything_sent.
+std::string everything_sent_after_flush(Arcade& a, const PostHogSink& sink) {
+    a.wait_shipper_idle();
+    auto flush = a.run({"usage", "flush"});
+    INFO(flush.out << flush.err);
+    CHECK(flush.exit_code == 0);
+    REQUIRE(sink.accepted_count() >= 1);
+    return everything_sent(a, sink);
+}
+
 }  // namespace
 
 TEST_CASE("finding 5: a URL password with a dotless host never reaches the journal or PostHog", "[cli]") {
@@ -84,12 +95,7 @@ TEST_CASE("finding 5: a URL password with a dotless host never reaches the journ
     // as `localhost` is, that cannot leave the machine.
     auto r = a.run({"worker", "--host", "http://bob:hunter2pass@2130706433:9/", "list"});
     CHECK(r.exit_code == 1);
-    a.wait_shipper_idle();
-    auto flush = a.run({"usage", "flush"});
-    INFO(flush.out << flush.err);
-    CHECK(flush.exit_code == 0);
-    REQUIRE(sink.accepted_count() >= 1);
-    const std::string sent = everything_sent(a, sink);
+    const std::string sent = everything_sent_after_flush(a, sink);
     CHECK(sent.find("worker.list") != std::string::npos);
     CHECK(sent.find("hunter2pass") == std::string::npos);
     CHECK(sent.find("bob:") == std::string::npos);
@@ -108,12 +114,7 @@ TEST_CASE("finding 6: a key of no known shape that a server echoes in a 401 is r
     a.env["ARCADE_ENGINE_URL"] = engine.url();
     auto r = a.run({"worker", "list"});
     CHECK(r.exit_code == 1);
-    a.wait_shipper_idle();
-    auto flush = a.run({"usage", "flush"});
-    INFO(flush.out << flush.err);
-    CHECK(flush.exit_code == 0);
-    REQUIRE(sink.accepted_count() >= 1);
-    const std::string sent = everything_sent(a, sink);
+    const std::string sent = everything_sent_after_flush(a, sink);
     CHECK(sent.find("worker.list") != std::string::npos);
     CHECK(sent.find(key) == std::string::npos);
 }
