@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -487,33 +488,42 @@ void identity_costs(const std::string& arcade, const std::string& base, int runs
 // `arcade --version` tracked, then untracked (the pair's difference is the
 // command's added CPU). Every shipper's CPU is counted whole: the session's
 // bin directory holds a copy of `arcade` and, as its `arcade-ship`, this
-// benchmark, which runs the real shipper and records the child's rusage
-// (ship_wrapper). The wrapper's own start is not counted; a successor a
-// shipper starts itself (rows that arrived as it left, late in its life) is
-// the real binary and is not counted either: `shippers` vs the number of
-// commands shows whether that mattered.
+// benchmark, which runs the real shipper as its child and, as the child
+// subreaper of everything that shipper leaves behind (the children it
+// relays to, a successor it starts), records each one's rusage as it ends
+// (ship_wrapper). The wrapper's own start is not counted.
 struct SessionFigures {
     int commands = 0;
-    int shippers = 0;
+    int shippers = 0;             // arcade-ship started by a command
+    int later_processes = 0;      // relayed children and successors of those
     double cli_added_cpu_ms = 0;  // sum over commands of tracked minus untracked CPU
-    double shipper_cpu_ms = 0;    // sum over shipper runs
+    double shipper_cpu_ms = 0;    // sum over every shipper process
+    std::vector<double> start_cpu_ms, later_cpu_ms;  // each process's CPU, by kind
+    std::vector<double> start_faults, later_faults;  // and its page faults
     std::size_t delivered = 0;
     double per_command() const { return commands ? (cli_added_cpu_ms + shipper_cpu_ms) / commands : 0; }
 };
 
 int ship_wrapper(const char* real, char** argv) {
-    pid_t pid = fork();
-    if (pid == 0) {
+    // Orphans below us (a relayed child once its parent exits, a successor)
+    // are reparented to this process instead of init, so their CPU is seen.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    pid_t first = fork();
+    if (first == 0) {
         execv(real, argv);
         _exit(127);
     }
+    if (first < 0) return 1;
+    const char* dir = std::getenv("ARCADE_BENCH_RUSAGE_DIR");
     int status = 0;
     rusage ru{};
-    if (pid < 0 || wait4(pid, &status, 0, &ru) != pid) return 1;
-    const char* dir = std::getenv("ARCADE_BENCH_RUSAGE_DIR");
-    if (!dir) return 0;
-    double cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
-    std::ofstream(fs::path(dir) / std::to_string(pid)) << cpu << "\n";
+    for (pid_t pid; (pid = wait4(-1, &status, 0, &ru)) > 0;) {
+        if (!dir) continue;
+        double cpu = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+                     (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
+        std::ofstream(fs::path(dir) / std::to_string(pid)) << cpu << " " << (pid == first ? "start" : "later") << " " << ru.ru_minflt
+                                                   << "\n";
+    }
     return 0;
 }
 
@@ -553,23 +563,27 @@ SessionFigures session_costs(const fs::path& bin, int commands, int gap_ms) {
     fig.commands = commands;
     for (auto& f : fs::directory_iterator(rusage_dir)) {
         double cpu = 0;
-        std::ifstream(f.path()) >> cpu;
+        std::string kind;
+        long faults = 0;
+        std::ifstream(f.path()) >> cpu >> kind >> faults;
+        (kind == "start" ? fig.start_faults : fig.later_faults).push_back(static_cast<double>(faults));
         fig.shipper_cpu_ms += cpu;
-        ++fig.shippers;
+        ++(kind == "start" ? fig.shippers : fig.later_processes);
+        (kind == "start" ? fig.start_cpu_ms : fig.later_cpu_ms).push_back(cpu);
     }
     fig.delivered = sink.accepted_count() - delivered_before;
     return fig;
 }
 
 void print_session(const char* label, const SessionFigures& f, int gap_ms) {
-    std::printf("| %s | %d commands, %d ms apart | %d | %.2f | %.2f | %.2f | %zu |\n", label, f.commands, gap_ms,
-                f.shippers, f.cli_added_cpu_ms / std::max(1, f.commands), f.shipper_cpu_ms / std::max(1, f.commands),
+    std::printf("| %s | %d commands, %d ms apart | %d + %d | %.2f | %.2f | %.2f | %zu |\n", label, f.commands, gap_ms,
+                f.shippers, f.later_processes, f.cli_added_cpu_ms / std::max(1, f.commands), f.shipper_cpu_ms / std::max(1, f.commands),
                 f.per_command(), f.delivered);
 }
 
 void print_session_header() {
     std::printf("\n## A typed session: whole telemetry CPU per command\n\n"
-                "| binaries | session | shipper runs | CLI added CPU ms/command | shipper CPU ms/command | "
+                "| binaries | session | shippers started by commands + relayed or successors | CLI added CPU ms/command | shipper CPU ms/command | "
                 "telemetry CPU ms/command | events delivered |\n|---|---|---|---|---|---|---|\n");
 }
 
@@ -813,6 +827,16 @@ int main(int argc, char** argv) {
             sessions.push_back(session_costs(base, session_commands, session_gap_ms));
             print_session("old (base)", sessions.back(), session_gap_ms);
         }
+        std::printf("\nOne shipper process, medians: ");
+        for (std::size_t i = 0; i < sessions.size(); ++i) {
+            const auto& f = sessions[i];
+            auto med = [](const std::vector<double>& v) { return v.empty() ? 0.0 : median(v); };
+            std::printf("%s%s: started by a command %.2f ms, %.0f page faults (%zu); relayed or successor %.2f ms, "
+                        "%.0f page faults (%zu)",
+                        i ? "; " : "", i ? "old" : "new", med(f.start_cpu_ms), med(f.start_faults),
+                        f.start_cpu_ms.size(), med(f.later_cpu_ms), med(f.later_faults), f.later_cpu_ms.size());
+        }
+        std::printf("\n");
         std::printf("\nThe design this replaces (a Python sender per event): %.0f ms of CPU per event, quoted from "
                     "issue 14 (measured there, not in this run: the original sender cannot be installed on this "
                     "machine, which has no PyPI).\n",

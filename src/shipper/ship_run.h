@@ -7,10 +7,14 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "core/runtime.h"
+#include "http/transport.h"
 #include "shipper/drain.h"
+#include "store/ship_lock.h"
 
 namespace arcade::shipper {
 
@@ -38,6 +42,26 @@ inline constexpr std::chrono::milliseconds kLinger = kSendBudget;
 inline constexpr std::chrono::milliseconds kOutwaitShipper = kLifetime + std::chrono::milliseconds(1000);
 static_assert(kTakeLateRowsUntil < kSendBudget && kSendBudget < kWatchdog && kWatchdog < kLifetime &&
               kLifetime < kOutwaitShipper);
+// How many times in a row a shipper may hand over to a forked child of its
+// own (see Relay): ~5 minutes of someone typing without a pause of ~7 s,
+// after which the next command starts a fresh `arcade-ship` again.
+inline constexpr int kMaxRelays = 40;
+
+// A relay: a shipper whose life is ending while someone is typing (rows
+// arrived while it lingered) does not let go of ship.lock for the next
+// command to start a fresh `arcade-ship` (~13 ms of CPU, mostly loading
+// libcurl). It forks a child that takes over the lock it still holds, the
+// loaded libcurl and its open connection, and exits; the child is a new
+// process with its own start and its own 10 s watchdog (SPEC §5 holds for
+// each process). No SQLite connection crosses the fork: the journal is
+// closed first and the child opens it again. ship() fills this in (lock
+// and transport) when the run ended ready to relay; the next ship() takes
+// them back.
+struct Relay {
+    bool allowed = false;  // in: this run may end ready to relay
+    std::optional<store::ShipLock> lock;          // held across the fork
+    std::unique_ptr<http::Transport> transport;  // its connection stays open
+};
 
 struct ShipOptions {
     std::chrono::milliseconds budget = kSendBudget;  // stop starting requests after this long
@@ -46,6 +70,8 @@ struct ShipOptions {
     // After draining, keep the lock this long and take rows that arrive meanwhile.
     std::chrono::milliseconds linger{0};
     std::function<void(const DrainProgress&)> on_progress;
+    // Only `arcade-ship` relays (shipper_main); nullptr everywhere else.
+    Relay* relay = nullptr;
 };
 
 struct ShipOutcome {
@@ -55,14 +81,19 @@ struct ShipOutcome {
     DrainReport report;
     bool successor_needed = false;  // rows arrived or remain that this run could not take
     bool stepped_aside = false;     // stopped lingering because another process wanted ship.lock
+    // Rows kept arriving while it lingered and options.relay allowed a relay:
+    // the lock (still held) and the transport are in options.relay, the
+    // journal is closed, and the caller forks the next shipper.
+    bool relay_ready = false;
 };
 
 // Never throws.
 ShipOutcome ship(const Runtime& runtime, const ShipOptions& options);
 
 // `arcade-ship`'s whole life: arms the watchdog (the process is killed 10 s
-// after start whatever happens), ships, and hands over to a successor when
-// rows remain that it had no time for. Returns the process exit code.
+// after start whatever happens), ships, hands over to a forked child while
+// someone is typing (Relay), and to a successor when rows remain that it
+// had no time for. Returns the process exit code.
 int shipper_main(const Runtime& runtime);
 
 }  // namespace arcade::shipper

@@ -199,7 +199,8 @@ bool ShipperCensus::handle_messages(int flags) {
         std::memcpy(&ev, cn->data, std::min<std::size_t>(cn->len, sizeof ev));
         switch (ev.what) {
             case proc_event::PROC_EVENT_FORK:
-                on_fork(ev.event_data.fork.parent_tgid, ev.event_data.fork.child_pid, ev.event_data.fork.child_tgid);
+                on_fork(ev.event_data.fork.parent_tgid, ev.event_data.fork.child_pid, ev.event_data.fork.child_tgid,
+                        ev.timestamp_ns);
                 break;
             case proc_event::PROC_EVENT_SID:
                 on_sid(ev.event_data.sid.process_pid, ev.event_data.sid.process_tgid);
@@ -228,16 +229,22 @@ void ShipperCensus::run_connector() {
 // nodes_ belongs to the one thread handling events (the constructor's probe,
 // then run_connector, then stop() after joining it); mutex_ guards figures_.
 
-void ShipperCensus::on_fork(int parent_tgid, int child_pid, int child_tgid) {
+void ShipperCensus::on_fork(int parent_tgid, int child_pid, int child_tgid, std::uint64_t ts_ns) {
     if (child_pid != child_tgid) return;  // a new thread, not a process
     if (parent_tgid == root_pid_ && child_tgid == probe_pid_) probe_forked_ = true;
     auto parent = nodes_.find(parent_tgid);
     if (parent_tgid != root_pid_ && parent == nodes_.end()) return;
     Node child;
     child.child_of_root = parent_tgid == root_pid_;
-    // A shipper forks only to start its successor: count it as alive
-    // already, so "no shipper alive" never falls between the two.
-    if (parent != nodes_.end() && parent->second.shipper) mark_to_be(child);
+    // A shipper forks only to start its successor (the child execs) or to
+    // relay (the child goes on as the shipper): count it as alive already,
+    // so "no shipper alive" never falls between the two. A relayed shipper
+    // forks in turn.
+    if (parent != nodes_.end() && (parent->second.shipper || parent->second.forked_by_shipper)) {
+        child.forked_by_shipper = true;
+        child.start_ns = ts_ns;
+        mark_to_be(child);
+    }
     nodes_[child_tgid] = child;
 }
 
@@ -293,8 +300,12 @@ void ShipperCensus::on_exit(int pid, int tgid, int exit_code, std::uint64_t ts_n
     {
         std::lock_guard lock(mutex_);
         if (it->second.to_be) --figures_.alive;
-        if (it->second.shipper) {
-            --figures_.alive;
+        // Forked by a shipper, never detached nor exec'd: it was the shipper
+        // from its fork on (a relay); its life counts from there.
+        const bool relayed = it->second.to_be && it->second.forked_by_shipper && !it->second.detached;
+        if (relayed) ++figures_.relayed;
+        if (it->second.shipper || relayed) {
+            if (it->second.shipper) --figures_.alive;
             auto life = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::nanoseconds(ts_ns - it->second.start_ns));
             figures_.longest_life = std::max(figures_.longest_life, life);

@@ -41,7 +41,8 @@ public:
         std::string method;       // "process connector", or "/proc polling (<why>)"
         bool complete = true;     // false: shippers may have been missed (polling, lost events)
         int already_running = 0;  // shippers for work_dir alive when watching began (not in `started`)
-        int started = 0;          // arcade-ship processes that began running
+        int started = 0;          // arcade-ship processes that began running (exec'd)
+        int relayed = 0;          // shippers that took over from their parent by fork, without exec (Relay)
         int max_alive = 0;        // the most alive at the same moment
         int alive = 0;            // alive now, counting a detached or shipper-forked child not yet exec'd
         int watchdog_kills = 0;   // ended by SIGALRM (the 10 s watchdog)
@@ -72,7 +73,8 @@ private:
         bool detached = false;         // called setsid()
         bool shipper = false;
         bool to_be = false;            // forked by a shipper, or detached: not exec'd yet
-        std::uint64_t start_ns = 0;
+        bool forked_by_shipper = false;  // if it never execs, a relayed shipper
+        std::uint64_t start_ns = 0;    // its exec, or for one forked by a shipper its fork
     };
 
     void adopt_running_shippers();
@@ -82,7 +84,7 @@ private:
     void run_connector();
     void run_polling();
     void mark_to_be(Node& node);
-    void on_fork(int parent_tgid, int child_pid, int child_tgid);
+    void on_fork(int parent_tgid, int child_pid, int child_tgid, std::uint64_t ts_ns);
     void on_sid(int pid, int tgid);
     void on_exec(int tgid, std::uint64_t ts_ns);
     void on_exit(int pid, int tgid, int exit_code, std::uint64_t ts_ns);
