@@ -119,6 +119,41 @@ const char* state_name(RowState s) {
 }
 
 struct Journal::Impl {
+    // Statements prepared once per connection and used again: a lingering
+    // shipper drains many times, and preparing was half of each later
+    // drain's instructions (callgrind of a shipper delivering a row every
+    // 2 s). A command runs each statement once, so it pays what it did.
+    struct Cached {
+        std::unique_ptr<SQLite::Statement> statement;
+        bool busy = false;
+    };
+
+    // One use of a statement: when it ends the statement is reset and its
+    // bindings cleared, so none stays active between uses (an active
+    // statement keeps its read transaction, and the WAL, open). A statement
+    // asked for while already in use (a nested call) is prepared afresh.
+    class Reused {
+    public:
+        Reused(Cached* cached, std::unique_ptr<SQLite::Statement> own)
+            : cached_(cached), own_(std::move(own)), statement_(cached ? *cached->statement : *own_) {}
+        Reused(const Reused&) = delete;
+        Reused& operator=(const Reused&) = delete;
+        ~Reused() {
+            statement_.tryReset();
+            try {
+                statement_.clearBindings();
+            } catch (const SQLite::Exception&) {
+            }
+            if (cached_) cached_->busy = false;
+        }
+        SQLite::Statement& operator*() const { return statement_; }
+
+    private:
+        Cached* cached_;
+        std::unique_ptr<SQLite::Statement> own_;
+        SQLite::Statement& statement_;
+    };
+
     // A prepared statement that moves rows from one state to another (or
     // deletes them) and keeps the pending counter right by the number of
     // rows it changed. The caller binds its own parameters from 1 and may
@@ -130,7 +165,7 @@ struct Journal::Impl {
         // or DELETE FROM events WHERE state = `from` AND (`where`) when `to` is kDelete.
         RowMove(Impl& impl, RowState from, std::optional<RowState> to, std::string_view also_set,
                 std::string_view where)
-            : impl_(impl), statement_(impl.db, sql(from, to, also_set, where)) {
+            : impl_(impl), use_(impl.reuse(sql(from, to, also_set, where))), statement_(*use_) {
             if (from != to) {
                 if (from == RowState::pending) sign_ = -1;
                 else if (to == RowState::pending) sign_ = 1;
@@ -156,7 +191,8 @@ struct Journal::Impl {
             return text;
         }
         Impl& impl_;
-        SQLite::Statement statement_;
+        Reused use_;
+        SQLite::Statement& statement_;
         std::int64_t sign_ = 0;
     };
     Impl(const ConfigPaths& p, const Clock& c, OpenMode mode, const Tricks& tricks)
@@ -166,7 +202,16 @@ struct Journal::Impl {
     Connection connection;
     SQLite::Database& db;
     Retention retention;
-    std::optional<SQLite::Statement> setting_query;  // finalized before the connection closes (declared after it)
+    std::unordered_map<std::string, Cached> statements;  // finalized before the connection closes (declared after it)
+
+    Reused reuse(const std::string& sql) {
+        Cached& cached = statements[sql];
+        if (cached.busy) return Reused(nullptr, std::make_unique<SQLite::Statement>(db, sql));
+        if (!cached.statement) cached.statement = std::make_unique<SQLite::Statement>(db, sql);
+        cached.busy = true;
+        return Reused(&cached, nullptr);
+    }
+
 
     // Runs `fn` inside BEGIN IMMEDIATE; SQLite errors become JournalError.
     template <class Fn>
@@ -208,7 +253,8 @@ struct Journal::Impl {
     };
 
     std::optional<IdentityRow> latest_row() {
-        SQLite::Statement st(db, "SELECT seq, anon_id, principal_id, login_fp FROM identity ORDER BY seq DESC LIMIT 1");
+        auto st_use = reuse("SELECT seq, anon_id, principal_id, login_fp FROM identity ORDER BY seq DESC LIMIT 1");
+        SQLite::Statement& st = *st_use;
         if (!st.executeStep()) return std::nullopt;
         IdentityRow row;
         row.seq = st.getColumn(0).getInt64();
@@ -226,9 +272,9 @@ struct Journal::Impl {
     void insert_transition(const char* transition, const Identity& id,
                            const std::optional<std::string>& login_fp = std::nullopt, const char* reason = nullptr) {
         auto now = clock.now_ms();
-        SQLite::Statement st(db,
-                             "INSERT INTO identity (uuid, timestamp, transition, anon_id, principal_id, login_fp, reason) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?)");
+        auto st_use = reuse("INSERT INTO identity (uuid, timestamp, transition, anon_id, principal_id, login_fp, reason) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)");
+        SQLite::Statement& st = *st_use;
         st.bind(1, uuid_v7(now));
         st.bind(2, rfc3339_ms(now));
         st.bind(3, transition);
@@ -299,8 +345,9 @@ struct Journal::Impl {
 
     // Whether `anon_id` is or was linked to a principal other than `principal`.
     bool linked_elsewhere(const std::string& anon_id, const std::string& principal) {
-        SQLite::Statement st(db, "SELECT 1 FROM identity WHERE anon_id = ? AND principal_id IS NOT NULL "
-                                 "AND principal_id <> ? LIMIT 1");
+        auto st_use = reuse("SELECT 1 FROM identity WHERE anon_id = ? AND principal_id IS NOT NULL "
+            "AND principal_id <> ? LIMIT 1");
+        SQLite::Statement& st = *st_use;
         st.bind(1, anon_id);
         st.bind(2, principal);
         return st.executeStep();
@@ -383,7 +430,8 @@ struct Journal::Impl {
                 wrote_file = true;
             } else if (!row->login_fp) {
                 // A link from before fingerprints were kept: bound to the login in use now.
-                SQLite::Statement bind(db, "UPDATE identity SET login_fp = ? WHERE seq = ?");
+                auto bind_use = reuse("UPDATE identity SET login_fp = ? WHERE seq = ?");
+                SQLite::Statement& bind = *bind_use;
                 bind.bind(1, *login_fp);
                 bind.bind(2, row->seq);
                 bind.exec();
@@ -410,14 +458,16 @@ struct Journal::Impl {
 
     void bump_counter(const char* name, std::int64_t by) {
         if (by == 0) return;
-        SQLite::Statement st(db, "UPDATE counters SET value = value + ? WHERE name = ?");
+        auto st_use = reuse("UPDATE counters SET value = value + ? WHERE name = ?");
+        SQLite::Statement& st = *st_use;
         st.bind(1, by);
         st.bind(2, name);
         st.exec();
     }
 
     std::int64_t counter(const char* name) {
-        SQLite::Statement st(db, "SELECT value FROM counters WHERE name = ?");
+        auto st_use = reuse("SELECT value FROM counters WHERE name = ?");
+        SQLite::Statement& st = *st_use;
         st.bind(1, name);
         return st.executeStep() ? st.getColumn(0).getInt64() : 0;
     }
@@ -436,7 +486,8 @@ struct Journal::Impl {
     // journal holds) leaves the counter alone.
     std::int64_t insert_pending(SQLite::Statement& insert) {
         if (insert.exec() == 0) return counter("pending");
-        SQLite::Statement st(db, "UPDATE counters SET value = value + 1 WHERE name = 'pending' RETURNING value");
+        auto st_use = reuse("UPDATE counters SET value = value + 1 WHERE name = 'pending' RETURNING value");
+        SQLite::Statement& st = *st_use;
         std::int64_t pending = st.executeStep() ? st.getColumn(0).getInt64() : 0;
         while (st.executeStep()) {
         }
@@ -446,9 +497,9 @@ struct Journal::Impl {
     // Inserts `row` as pending unless the journal already holds its uuid (a
     // set-aside event folded twice); returns the pending count.
     std::int64_t insert_row(const StoredEvent& row) {
-        SQLite::Statement st(db,
-                             "INSERT OR IGNORE INTO events (uuid, timestamp, created_ms, kind, event, distinct_id, "
-                             "anon_id, needs_identity, properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        auto st_use = reuse("INSERT OR IGNORE INTO events (uuid, timestamp, created_ms, kind, event, distinct_id, "
+            "anon_id, needs_identity, properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        SQLite::Statement& st = *st_use;
         st.bind(1, row.uuid);
         st.bind(2, row.timestamp);
         st.bind(3, row.created_ms);
@@ -504,27 +555,26 @@ struct Journal::Impl {
     }
 
     std::optional<std::string> get(Setting key) {
-        // Prepared once per connection: a command reads several settings.
-        if (!setting_query) setting_query.emplace(db, "SELECT value FROM settings WHERE key = ?");
-        SQLite::Statement& st = *setting_query;
-        st.reset();
+        auto query = reuse("SELECT value FROM settings WHERE key = ?");
+        SQLite::Statement& st = *query;
         st.bind(1, key_of(key));
         std::optional<std::string> value;
         if (st.executeStep()) value = st.getColumn(0).getString();
-        st.reset();
         return value;
     }
 
     // Sets `key`, or deletes it when `value` is nullopt.
     void put(Setting key, const std::optional<std::string>& value) {
         if (value) {
-            SQLite::Statement st(db, "INSERT INTO settings (key, value) VALUES (?, ?) "
-                                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+            auto st_use = reuse("INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+            SQLite::Statement& st = *st_use;
             st.bind(1, key_of(key));
             st.bind(2, *value);
             st.exec();
         } else {
-            SQLite::Statement st(db, "DELETE FROM settings WHERE key = ?");
+            auto st_use = reuse("DELETE FROM settings WHERE key = ?");
+            SQLite::Statement& st = *st_use;
             st.bind(1, key_of(key));
             st.exec();
         }
@@ -624,9 +674,9 @@ bool Journal::link(const std::string& principal, const std::function<std::string
         Identity after{before.anon_id, principal};
         impl_->insert_transition("linked", after, synced.login_fp);
         auto now = impl_->clock.now_ms();
-        SQLite::Statement st(impl_->db,
-                             "INSERT INTO events (uuid, timestamp, created_ms, kind, event, distinct_id, anon_id, "
-                             "needs_identity, properties) VALUES (?, ?, ?, 'alias', '$create_alias', ?, ?, 0, ?)");
+        auto st_use = impl_->reuse("INSERT INTO events (uuid, timestamp, created_ms, kind, event, distinct_id, anon_id, "
+            "needs_identity, properties) VALUES (?, ?, ?, 'alias', '$create_alias', ?, ?, 0, ?)");
+        SQLite::Statement& st = *st_use;
         st.bind(1, uuid_v7(now));
         st.bind(2, rfc3339_ms(now));
         st.bind(3, now);
@@ -655,8 +705,8 @@ bool Journal::rotate_after_logout(bool removed_credentials) {
 std::optional<std::string> Journal::last_rotation_reason() {
     return impl_->read([&] {
         std::optional<std::string> reason;
-        SQLite::Statement st(impl_->db,
-                             "SELECT reason FROM identity WHERE reason IS NOT NULL ORDER BY seq DESC LIMIT 1");
+        auto st_use = impl_->reuse("SELECT reason FROM identity WHERE reason IS NOT NULL ORDER BY seq DESC LIMIT 1");
+        SQLite::Statement& st = *st_use;
         if (st.executeStep()) reason = st.getColumn(0).getString();
         else if (impl_->get(Setting::identity_purged)) reason = rotation::kPurge;
         return reason;
@@ -666,8 +716,8 @@ std::optional<std::string> Journal::last_rotation_reason() {
 std::vector<IdentityTransition> Journal::identity_history() {
     return impl_->read([&] {
         std::vector<IdentityTransition> out;
-        SQLite::Statement st(impl_->db,
-                             "SELECT transition, anon_id, principal_id, timestamp, reason FROM identity ORDER BY seq");
+        auto st_use = impl_->reuse("SELECT transition, anon_id, principal_id, timestamp, reason FROM identity ORDER BY seq");
+        SQLite::Statement& st = *st_use;
         while (st.executeStep()) {
             IdentityTransition t;
             t.transition = st.getColumn(0).getString();
@@ -755,22 +805,27 @@ void Journal::set_lock_wait(std::chrono::milliseconds wait) { impl_->connection.
 std::vector<std::string> Journal::principals_awaiting_alias() {
     return impl_->read([&] {
         std::vector<std::string> out;
-        SQLite::Statement st(impl_->db,
-                             "SELECT DISTINCT distinct_id FROM events WHERE state = 'pending' AND kind = 'alias'");
+        auto st_use = impl_->reuse("SELECT DISTINCT distinct_id FROM events WHERE state = 'pending' AND kind = 'alias'");
+        SQLite::Statement& st = *st_use;
         while (st.executeStep()) out.push_back(st.getColumn(0).getString());
         return out;
     });
 }
 
 std::int64_t Journal::last_seq() {
-    return impl_->read([&] { return impl_->db.execAndGet("SELECT COALESCE(MAX(seq), 0) FROM events").getInt64(); });
+    return impl_->read([&] {
+        auto query = impl_->reuse("SELECT COALESCE(MAX(seq), 0) FROM events");
+        SQLite::Statement& st = *query;
+        return st.executeStep() ? st.getColumn(0).getInt64() : 0;
+    });
 }
 
 std::vector<StoredEvent> Journal::pending(std::int64_t after_seq, std::size_t limit) {
     return impl_->read([&] {
         std::vector<StoredEvent> out;
-        SQLite::Statement st(impl_->db, std::string("SELECT ") + kEventColumns +
-                                            " FROM events WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?");
+        auto st_use = impl_->reuse(std::string("SELECT ") + kEventColumns +
+            " FROM events WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?");
+        SQLite::Statement& st = *st_use;
         st.bind(1, after_seq);
         st.bind(2, static_cast<std::int64_t>(limit));
         while (st.executeStep()) out.push_back(read_event(st));
@@ -781,8 +836,9 @@ std::vector<StoredEvent> Journal::pending(std::int64_t after_seq, std::size_t li
 std::vector<StoredEvent> Journal::events(std::size_t limit) {
     return impl_->read([&] {
         std::vector<StoredEvent> out;
-        SQLite::Statement st(impl_->db, std::string("SELECT ") + kEventColumns +
-                                            " FROM (SELECT * FROM events ORDER BY seq DESC LIMIT ?) ORDER BY seq");
+        auto st_use = impl_->reuse(std::string("SELECT ") + kEventColumns +
+            " FROM (SELECT * FROM events ORDER BY seq DESC LIMIT ?) ORDER BY seq");
+        SQLite::Statement& st = *st_use;
         st.bind(1, static_cast<std::int64_t>(limit));
         while (st.executeStep()) out.push_back(read_event(st));
         return out;
@@ -818,7 +874,8 @@ void Journal::mark_dead(std::int64_t seq, const std::string& reason) {
 
 void Journal::add_attempt(const std::vector<std::int64_t>& seqs) {
     impl_->write([&] {
-        SQLite::Statement st(impl_->db, "UPDATE events SET attempts = attempts + 1 WHERE seq = ?");
+        auto st_use = impl_->reuse("UPDATE events SET attempts = attempts + 1 WHERE seq = ?");
+        SQLite::Statement& st = *st_use;
         for (auto seq : seqs) {
             st.bind(1, seq);
             st.exec();
@@ -829,9 +886,9 @@ void Journal::add_attempt(const std::vector<std::int64_t>& seqs) {
 
 void Journal::resolve_identity(const std::vector<std::int64_t>& seqs, const std::optional<std::string>& principal) {
     impl_->write([&] {
-        SQLite::Statement st(impl_->db,
-                             principal ? "UPDATE events SET distinct_id = ?, needs_identity = 0 WHERE seq = ?"
-                                       : "UPDATE events SET needs_identity = 0 WHERE seq = ?");
+        auto st_use = impl_->reuse(principal ? "UPDATE events SET distinct_id = ?, needs_identity = 0 WHERE seq = ?"
+            : "UPDATE events SET needs_identity = 0 WHERE seq = ?");
+        SQLite::Statement& st = *st_use;
         for (auto seq : seqs) {
             int i = 1;
             if (principal) st.bind(i++, *principal);
@@ -864,7 +921,8 @@ std::int64_t Journal::enforce_retention() {
 QueueCounts Journal::counts() {
     return impl_->read([&] {
         QueueCounts c;
-        SQLite::Statement st(impl_->db, "SELECT state, COUNT(*) FROM events GROUP BY state");
+        auto st_use = impl_->reuse("SELECT state, COUNT(*) FROM events GROUP BY state");
+        SQLite::Statement& st = *st_use;
         while (st.executeStep()) {
             std::string state = st.getColumn(0).getString();
             auto n = st.getColumn(1).getInt64();
@@ -876,8 +934,8 @@ QueueCounts Journal::counts() {
         c.dropped_age = impl_->counter("dropped_age");
         c.pruned_sent = impl_->counter("pruned_sent");
         c.dropped = c.dropped_cap + c.dropped_age;
-        SQLite::Statement oldest(impl_->db,
-                                 "SELECT created_ms FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1");
+        auto oldest_use = impl_->reuse("SELECT created_ms FROM events WHERE state = 'pending' ORDER BY seq LIMIT 1");
+        SQLite::Statement& oldest = *oldest_use;
         if (oldest.executeStep()) c.oldest_pending_ms = oldest.getColumn(0).getInt64();
         return c;
     });
@@ -960,7 +1018,8 @@ void Journal::purge(bool all) {
     impl_->read([&] {
         auto checkpoint = [&] {
             for (int i = 0; i < 100; ++i) {
-                SQLite::Statement st(impl_->db, "PRAGMA wal_checkpoint(TRUNCATE)");
+                auto st_use = impl_->reuse("PRAGMA wal_checkpoint(TRUNCATE)");
+                SQLite::Statement& st = *st_use;
                 if (st.executeStep() && st.getColumn(0).getInt() == 0) return;
                 std::this_thread::sleep_for(std::chrono::milliseconds(20));
             }
