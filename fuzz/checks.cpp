@@ -1,5 +1,8 @@
 #include "checks.h"
 
+#include <rapidjson/document.h>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -449,6 +452,28 @@ void check_terminal_text(std::string_view input) {
         const std::size_t n = terminal_control_length(input.substr(i));
         require(n <= input.size() - i && n <= 2, "terminal_control_length measured past the text");
     }
+
+    // The input as a JSON string and object key, pretty-printed the way
+    // `usage status --json` writes: once made safe it is still JSON, holds
+    // the same text where that text was well-formed UTF-8, and carries no
+    // terminal control but the writer's newlines.
+    rapidjson::StringBuffer buf;
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key(input.data(), static_cast<rapidjson::SizeType>(input.size()));
+    w.String(input.data(), static_cast<rapidjson::SizeType>(input.size()));
+    w.EndObject();
+    const std::string safe = json_terminal_safe(std::string_view(buf.GetString(), buf.GetSize()));
+    require(terminal_safe_lines(safe) == safe, "json_terminal_safe left a terminal control");
+    rapidjson::Document d;
+    d.Parse(safe.data(), safe.size());
+    require(!d.HasParseError() && d.IsObject() && d.MemberCount() == 1, "json_terminal_safe broke the JSON");
+    const auto& member = *d.MemberBegin();
+    require(member.value.IsString(), "json_terminal_safe broke the JSON");
+    const std::string_view value(member.value.GetString(), member.value.GetStringLength());
+    require(std::string_view(member.name.GetString(), member.name.GetStringLength()) == value,
+            "json_terminal_safe treated a key and a value differently");
+    if (is_valid_utf8(input)) require(value == input, "json_terminal_safe changed well-formed text");
 }
 
 // ---------------------------------------------------------------------------

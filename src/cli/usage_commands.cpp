@@ -215,7 +215,7 @@ void write_json_status(Context& ctx, const Status& s, bool with_events) {
         w.EndArray();
     }
     w.EndObject();
-    ctx.out() << buf.GetString() << "\n";
+    ctx.out() << json_terminal_safe(std::string_view(buf.GetString(), buf.GetSize())) << "\n";
 }
 
 std::string human_bytes(std::int64_t n) {

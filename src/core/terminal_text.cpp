@@ -1,6 +1,7 @@
 #include "core/terminal_text.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "core/utf8.h"
 
@@ -53,5 +54,30 @@ std::size_t terminal_control_length(std::string_view text) {
 std::string terminal_safe(std::string_view text) { return replace_controls(text, false); }
 
 std::string terminal_safe_lines(std::string_view text) { return replace_controls(text, true); }
+
+std::string json_terminal_safe(std::string_view json) {
+    std::string out;
+    out.reserve(json.size());
+    while (!json.empty()) {
+        const std::size_t control = terminal_control_length(json);
+        const auto c = static_cast<unsigned char>(json.front());
+        if (control == 0 || c < 0x20) {
+            // Printable, or the writer's own newline (C0 inside strings is
+            // escaped by the writer): as it is, one whole character.
+            const std::size_t length = control ? 1 : std::min(sequence_length(c), json.size());
+            out.append(json.substr(0, length));
+            json.remove_prefix(length);
+            continue;
+        }
+        unsigned code = 0xFFFD;
+        if (c == 0x7F) code = 0x7F;
+        else if (control == 2) code = static_cast<unsigned char>(json[1]);  // U+0080..U+009F from C2 80..9F
+        char escape[8];
+        std::snprintf(escape, sizeof escape, "\\u%04x", code);
+        out += escape;
+        json.remove_prefix(control);
+    }
+    return out;
+}
 
 }  // namespace arcade

@@ -24,4 +24,12 @@ std::string terminal_safe(std::string_view text);
 // but newline and tab are kept.
 std::string terminal_safe_lines(std::string_view text);
 
+// `json`, the output of a JSON writer (which escapes the C0 controls inside
+// strings itself), with what it leaves raw escaped inside its strings: DEL
+// and the C1 controls become \u007f and \u0080..\u009f, a byte that does
+// not start well-formed UTF-8 becomes \ufffd. The result is valid JSON with
+// the same meaning (but for ill-formed bytes, which JSON cannot carry) and
+// safe to print; the writer's own newlines and indentation are kept.
+std::string json_terminal_safe(std::string_view json);
+
 }  // namespace arcade

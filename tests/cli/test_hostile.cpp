@@ -171,6 +171,17 @@ TEST_CASE("finding 10: usage status and flush print no terminal controls from fi
     CHECK(status.out.find("last error") != std::string::npos);
     CHECK_FALSE(has_terminal_control(status.out));
     CHECK_FALSE(has_terminal_control(status.err));
+    // The machine-readable form carries the same text, escaped: still JSON,
+    // still the server's words, nothing a terminal would obey.
+    auto json = a.run({"usage", "status", "--json", "--events"});
+    INFO(json.out);
+    CHECK(json.exit_code == 0);
+    CHECK_FALSE(has_terminal_control(json.out));
+    rapidjson::Document d;
+    d.Parse(json.out.c_str());
+    REQUIRE_FALSE(d.HasParseError());
+    REQUIRE(d["shipper"]["last_error"].IsString());
+    CHECK(std::string(d["shipper"]["last_error"].GetString()).find("\xc2\x9b" "31m") != std::string::npos);
 }
 
 TEST_CASE("finding 14: a ship.lock symlink is refused by name, not blamed on another shipper", "[cli]") {

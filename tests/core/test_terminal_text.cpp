@@ -1,5 +1,6 @@
 // core/terminal_text: what may reach a terminal from a server or a file.
 #include <catch2/catch.hpp>
+#include <rapidjson/document.h>
 
 #include <string>
 
@@ -35,4 +36,24 @@ TEST_CASE("terminal_control_length measures the control at the start", "[core]")
     CHECK(arcade::terminal_control_length("\xc2\xa0") == 0);
     CHECK(arcade::terminal_control_length("\x9b") == 1);
     CHECK(arcade::terminal_control_length("\xe2\x9c\x93") == 0);
+}
+
+TEST_CASE("json_terminal_safe escapes DEL, C1 and ill-formed bytes inside strings and keeps the JSON's meaning",
+          "[core]") {
+    using arcade::json_terminal_safe;
+    // What a JSON writer leaves raw: DEL, the C1 CSI in UTF-8, a raw 0x9B byte.
+    const std::string written = "{\n  \"a\": \"x\x7fy\xc2\x9b" "31m\x9b\",\n  \"b\": \"caf\xc3\xa9 \\u001b\"\n}";
+    const std::string safe = json_terminal_safe(written);
+    CHECK(safe == "{\n  \"a\": \"x\\u007fy\\u009b31m\\ufffd\",\n  \"b\": \"caf\xc3\xa9 \\u001b\"\n}");
+    rapidjson::Document d;
+    d.Parse(safe.c_str());
+    REQUIRE_FALSE(d.HasParseError());
+    CHECK(std::string(d["a"].GetString()) == "x\x7fy\xc2\x9b" "31m\xef\xbf\xbd");
+    CHECK(std::string(d["b"].GetString()) == "caf\xc3\xa9 \x1b");
+    for (std::size_t i = 0; i < safe.size(); ++i) {
+        if ((static_cast<unsigned char>(safe[i]) & 0xC0) == 0x80) continue;  // inside a character
+        INFO(i);
+        CHECK(arcade::terminal_control_length(std::string_view(safe).substr(i)) == (safe[i] == '\n' ? 1u : 0u));
+    }
+    CHECK(json_terminal_safe("[\"plain\", 1, null]") == "[\"plain\", 1, null]");
 }
