@@ -58,8 +58,16 @@ std::string replace_home(std::string_view text, std::string_view home) {
         if (hit == std::string_view::npos) break;
         std::size_t end = hit + home.size();
         bool boundary = end == text.size() || text[end] == '/' || !is_token_char(text[end]);
+        if (!boundary) {
+            // Not this home ("/home/ada" in "/home/adam"), but the home may
+            // start inside it ("/home/hom" in "/home/home/hom/"): look on
+            // from the next character.
+            out.append(text.substr(pos, hit + 1 - pos));
+            pos = hit + 1;
+            continue;
+        }
         out.append(text.substr(pos, hit - pos));
-        out.append(boundary ? "~" : home);
+        out.append("~");
         pos = end;
     }
     out.append(text.substr(pos));

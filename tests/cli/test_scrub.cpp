@@ -11,6 +11,10 @@ TEST_CASE("the home directory becomes ~", "[cli]") {
           "cannot open ~/.arcade/credentials.yaml");
     CHECK(scrub_error_message("cannot open /home/adam/x", "/home/ada") == "cannot open /home/adam/x");
     CHECK(scrub_error_message("/", "/") == "/");
+    // The home starting inside a longer name that begins like it (a long
+    // fuzz run: "/home/hom" in "/home/home/hom/" leaked).
+    CHECK(scrub_error_message("at /home/home/hom/x", "/home/hom") == "at /home~/x");
+    CHECK(scrub_error_message("/home/adaa/home/ada/x", "/home/ada") == "/home/adaa~/x");
 }
 
 TEST_CASE("secrets and addresses are redacted", "[cli]") {
