@@ -81,13 +81,20 @@ ShipOutcome ship(const Runtime& runtime, const ShipOptions& options) {
         out.status = ShipOutcome::Status::ran;
         out.report = drain(journal, *transport, clock, cfg);
         const std::int64_t first_scan_top = out.report.final_scan_top;
+        // Lingering lasts options.linger from the last time rows arrived:
+        // this first drain's, unless it found nothing and a relayed run
+        // carries its parent's time, so a chain of relays waits no longer
+        // after the last command than one shipper would.
+        MonotonicTime rows_seen = out.report.delivered + out.report.dead > 0 || !options.rows_seen_at
+                                      ? clock.monotonic()
+                                      : *options.rows_seen_at;
         // Lingering stops a second before the deadline, so a row taken at
         // the last moment still has time to go. The CLI starts no shipper
         // while we hold the lock; what it appends after our last look is
         // found by the check after the lock is released, below.
         if (!out.report.failed && !out.report.out_of_time && watch) {
             const MonotonicTime stop_by = cfg.deadline - std::chrono::seconds(1);
-            MonotonicTime linger_until = clock.monotonic() + options.linger;
+            MonotonicTime linger_until = rows_seen + options.linger;
             for (;;) {
                 const MonotonicTime until = std::min(linger_until, stop_by);
                 const MonotonicTime now = clock.monotonic();
@@ -106,7 +113,8 @@ ShipOutcome ship(const Runtime& runtime, const ShipOptions& options) {
                 more.retries += out.report.retries;
                 out.report = more;
                 if (out.report.failed || out.report.out_of_time) break;
-                linger_until = clock.monotonic() + options.linger;
+                rows_seen = clock.monotonic();
+                linger_until = rows_seen + options.linger;
             }
         }
         journal.checkpoint();
@@ -121,6 +129,7 @@ ShipOutcome ship(const Runtime& runtime, const ShipOptions& options) {
             relay->lock = std::move(lock);
             relay->transport = std::move(transport);
             out.relay_ready = true;
+            out.rows_seen_at = rows_seen;
             return out;
         }
         lock.release();
@@ -203,6 +212,7 @@ int shipper_main(const Runtime& runtime) {
                 start = runtime.clock.monotonic();
                 ++relays;
                 options = fresh;
+                options.rows_seen_at = out.rows_seen_at;
                 round = -1;
                 continue;
             }

@@ -53,8 +53,10 @@ inline constexpr int kMaxRelays = 40;
 // libcurl). It forks a child that takes over the lock it still holds, the
 // loaded libcurl and its open connection, and exits; the child is a new
 // process with its own start and its own 10 s watchdog (SPEC §5 holds for
-// each process). No SQLite connection crosses the fork: the journal is
-// closed first and the child opens it again. ship() fills this in (lock
+// each process), and waits for rows only until kLinger after the last ones
+// its parent saw, so a chain of relays ends as soon after the last command
+// as one shipper would. No SQLite connection crosses the fork: the journal
+// is closed first and the child opens it again. ship() fills this in (lock
 // and transport) when the run ended ready to relay; the next ship() takes
 // them back.
 struct Relay {
@@ -72,6 +74,9 @@ struct ShipOptions {
     std::function<void(const DrainProgress&)> on_progress;
     // Only `arcade-ship` relays (shipper_main); nullptr everywhere else.
     Relay* relay = nullptr;
+    // A relayed run: when its parent last saw rows arrive. Lingering counts
+    // from then (unless this run finds rows at once), not from the fork.
+    std::optional<MonotonicTime> rows_seen_at;
 };
 
 struct ShipOutcome {
@@ -85,6 +90,7 @@ struct ShipOutcome {
     // the lock (still held) and the transport are in options.relay, the
     // journal is closed, and the caller forks the next shipper.
     bool relay_ready = false;
+    MonotonicTime rows_seen_at{};  // with relay_ready: when rows last arrived
 };
 
 // Never throws.

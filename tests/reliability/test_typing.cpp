@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "reliability.h"
+#include "shipper/ship_run.h"
 #include "shipper_census.h"
 #include "support/posthog_sink.h"
 
@@ -16,7 +17,8 @@ using namespace arcade::reliability;
 using namespace arcade::testing;
 using namespace std::chrono_literals;
 
-TEST_CASE("typing: commands 1.5 s apart for 13.5 s start one shipper, relayed children serve the rest, each under 10 s",
+TEST_CASE("typing: commands 1.5 s apart start one shipper, relayed children serve the rest, each under 10 s, "
+          "none left much longer after the last command than one shipper",
           "[reliability]") {
     PostHogSink sink;
     sink.start();
@@ -26,17 +28,27 @@ TEST_CASE("typing: commands 1.5 s apart for 13.5 s start one shipper, relayed ch
     w.settle();  // its shipper is gone: the census below sees the session's only
 
     ShipperCensus census(w.path());
-    // Ten commands over 13.5 s: past the first shipper's life (it lingers
-    // ~7.5 s), short of its relayed child's end (~15 s), so without a relay
-    // a second shipper would have to be started.
-    constexpr int kCommands = 10;
+    // Seven commands over 9 s: past the first shipper's life (it lingers
+    // until ~7.5 s), so without a relay a second shipper would have to be
+    // started. The last one comes just after the relay, so a relayed child
+    // that waited a whole life of its own after it would still be there
+    // ~13.5 s after the last command; it must wait no longer than one
+    // shipper would (kLinger, 8.5 s).
+    constexpr int kCommands = 7;
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < kCommands; ++i) {
         std::this_thread::sleep_until(t0 + i * 1500ms);
         CHECK(w.run({"--version"}).exit_code == 0);
     }
+    const auto last_command = std::chrono::steady_clock::now();
     CHECK(sink.wait_for_accepted(1 + kCommands, 10s));
-    w.settle();
+    // One shipper waits kLinger after the last row it saw; the margin covers
+    // the run's own time and a loaded machine.
+    const auto bound = arcade::shipper::kLinger + 2500ms;
+    const bool gone_in_time = census.wait_none_alive(
+        std::chrono::duration_cast<std::chrono::milliseconds>(bound - (std::chrono::steady_clock::now() - last_command)));
+    CHECK(gone_in_time);
+    if (!gone_in_time) w.settle();
     CHECK(census.wait_none_alive(20s));
     census.stop();
     const auto f = census.figures();
