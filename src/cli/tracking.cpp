@@ -282,8 +282,10 @@ void record_invocation(const Invocation& inv, const Runtime& runtime, const std:
         if (appended && !journal->notice_shown() && journal->claim_first_run_notice()) err << kPrivacyNotice;
 
         auto now = runtime.clock.now_ms();
+        // The quick probe: this command starts a shipper itself whenever it
+        // finds the lock free (store/ship_lock.h).
         bool start_shipper =
-            !shipper::backoff_in_force(*journal, now) && !store::ShipLock::is_held_elsewhere(paths->ship_lock());
+            !shipper::backoff_in_force(*journal, now) && !store::ShipLock::is_held_quick(paths->ship_lock());
         // Closed before spawning: closing writes to many pages, each of which
         // would be copied if the child were a fork.
         journal.reset();

@@ -20,8 +20,9 @@ constexpr std::chrono::milliseconds kSettle{3};
 
 // ship.lock's name as inotify reports it. ShipLock::try_acquire opens it for
 // writing and closes it when the lock is refused (IN_CLOSE_WRITE); a tracked
-// command's probe (ShipLock::is_held_elsewhere) only stats it, or at most
-// opens it read-only, so commands do not make the shipper step aside.
+// command's probe (ShipLock::is_held_quick) and `usage status`
+// (ShipLock::is_held_elsewhere) open it read-only at most, so they do not
+// make the shipper step aside.
 bool is_lock_attempt(const inotify_event& ev, int dir_wd) {
     return ev.wd == dir_wd && (ev.mask & IN_CLOSE_WRITE) != 0 && ev.len > 0 && std::strcmp(ev.name, "ship.lock") == 0;
 }

@@ -139,6 +139,8 @@ bool ShipLock::is_held_elsewhere(const std::filesystem::path& path, const std::f
     return shared_lock_refused(path);
 }
 
+bool ShipLock::is_held_quick(const std::filesystem::path& path) { return shared_lock_refused(path); }
+
 std::string ShipLock::problem_at(const std::filesystem::path& path) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) return {};  // created on first use

@@ -88,6 +88,7 @@ TEST_CASE("the inotify watch wakes for journal writes, set-aside events and lock
         auto t0 = Steady::now();
         auto later = std::async(std::launch::async, [&] {
             std::this_thread::sleep_for(50ms);
+            (void)ShipLock::is_held_quick(paths.ship_lock());
             (void)ShipLock::is_held_elsewhere(paths.ship_lock());
             (void)ShipLock::is_held_elsewhere(paths.ship_lock(), tmp.path() / "no-such-lock-table");
         });

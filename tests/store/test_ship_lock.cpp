@@ -91,6 +91,23 @@ TEST_CASE("the probe sees a lock another process holds, and sees it go", "[store
     CHECK(ShipLock::try_acquire(path).held());
 }
 
+TEST_CASE("the quick probe sees a lock another process holds, and sees it go; odd files read as free", "[store]") {
+    TempDir tmp;
+    const auto path = tmp.path() / "ship.lock";
+    CHECK_FALSE(ShipLock::is_held_quick(path));  // no file yet
+    Holder holder(path);
+    CHECK(ShipLock::is_held_quick(path));
+    holder.stop();
+    CHECK_FALSE(ShipLock::is_held_quick(path));
+    CHECK(ShipLock::try_acquire(path).held());
+    // A FIFO (finding 2) or a symlink: "not held", at once.
+    const auto fifo = tmp.path() / "fifo.lock";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK_FALSE(ShipLock::is_held_quick(fifo));
+    std::filesystem::create_symlink(path, tmp.path() / "link.lock");
+    CHECK_FALSE(ShipLock::is_held_quick(tmp.path() / "link.lock"));
+}
+
 TEST_CASE("probing never turns away a process taking the lock", "[store]") {
     // A shipper releases and retakes the lock between rounds, and a new one
     // takes it once with no retry. Here a child does that over and over for
