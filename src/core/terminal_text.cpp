@@ -12,23 +12,22 @@ namespace {
 // The length of the UTF-8 sequence that a lead byte `c` starts.
 std::size_t sequence_length(unsigned char c) { return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1; }
 
-std::string replace_controls(std::string_view text, bool keep_line_breaks) {
+// `text` with each printable character copied whole (a well-formed sequence)
+// and each terminal control handed to `write_control(control, out)`, which
+// appends what stands for it.
+template <typename WriteControl>
+std::string replace_controls(std::string_view text, WriteControl write_control) {
     std::string out;
     out.reserve(text.size());
     while (!text.empty()) {
-        const std::size_t control = terminal_control_length(text);
-        if (control == 0) {
-            // Printable: one character, whole (a well-formed sequence).
-            const std::size_t length = std::min(sequence_length(static_cast<unsigned char>(text.front())), text.size());
+        std::size_t length = terminal_control_length(text);
+        if (length == 0) {
+            length = std::min(sequence_length(static_cast<unsigned char>(text.front())), text.size());
             out.append(text.substr(0, length));
-            text.remove_prefix(length);
-        } else if (keep_line_breaks && (text.front() == '\n' || text.front() == '\t')) {
-            out += text.front();
-            text.remove_prefix(1);
         } else {
-            out += '?';
-            text.remove_prefix(control);
+            write_control(text.substr(0, length), out);
         }
+        text.remove_prefix(length);
     }
     return out;
 }
@@ -51,33 +50,32 @@ std::size_t terminal_control_length(std::string_view text) {
     return 0;
 }
 
-std::string terminal_safe(std::string_view text) { return replace_controls(text, false); }
+std::string terminal_safe(std::string_view text) {
+    return replace_controls(text, [](std::string_view, std::string& out) { out += '?'; });
+}
 
-std::string terminal_safe_lines(std::string_view text) { return replace_controls(text, true); }
+std::string terminal_safe_lines(std::string_view text) {
+    return replace_controls(text, [](std::string_view control, std::string& out) {
+        out += control == "\n" || control == "\t" ? control.front() : '?';
+    });
+}
 
 std::string json_terminal_safe(std::string_view json) {
-    std::string out;
-    out.reserve(json.size());
-    while (!json.empty()) {
-        const std::size_t control = terminal_control_length(json);
-        const auto c = static_cast<unsigned char>(json.front());
-        if (control == 0 || c < 0x20) {
-            // Printable, or the writer's own newline (C0 inside strings is
-            // escaped by the writer): as it is, one whole character.
-            const std::size_t length = control ? 1 : std::min(sequence_length(c), json.size());
-            out.append(json.substr(0, length));
-            json.remove_prefix(length);
-            continue;
+    return replace_controls(json, [](std::string_view control, std::string& out) {
+        const auto c = static_cast<unsigned char>(control.front());
+        if (c < 0x20) {
+            // The writer's own newline (C0 inside strings is escaped by the
+            // writer): as it is.
+            out += control.front();
+            return;
         }
         unsigned code = 0xFFFD;
         if (c == 0x7F) code = 0x7F;
-        else if (control == 2) code = static_cast<unsigned char>(json[1]);  // U+0080..U+009F from C2 80..9F
+        else if (control.size() == 2) code = static_cast<unsigned char>(control[1]);  // U+0080..U+009F from C2 80..9F
         char escape[8];
         std::snprintf(escape, sizeof escape, "\\u%04x", code);
         out += escape;
-        json.remove_prefix(control);
-    }
-    return out;
+    });
 }
 
 }  // namespace arcade
