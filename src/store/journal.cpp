@@ -273,7 +273,7 @@ struct Journal::Impl {
                            const std::optional<std::string>& login_fp = std::nullopt, const char* reason = nullptr) {
         auto now = clock.now_ms();
         auto st_use = reuse("INSERT INTO identity (uuid, timestamp, transition, anon_id, principal_id, login_fp, reason) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)");
+                            "VALUES (?, ?, ?, ?, ?, ?, ?)");
         SQLite::Statement& st = *st_use;
         st.bind(1, uuid_v7(now));
         st.bind(2, rfc3339_ms(now));
@@ -346,7 +346,7 @@ struct Journal::Impl {
     // Whether `anon_id` is or was linked to a principal other than `principal`.
     bool linked_elsewhere(const std::string& anon_id, const std::string& principal) {
         auto st_use = reuse("SELECT 1 FROM identity WHERE anon_id = ? AND principal_id IS NOT NULL "
-            "AND principal_id <> ? LIMIT 1");
+                            "AND principal_id <> ? LIMIT 1");
         SQLite::Statement& st = *st_use;
         st.bind(1, anon_id);
         st.bind(2, principal);
@@ -498,7 +498,7 @@ struct Journal::Impl {
     // set-aside event folded twice); returns the pending count.
     std::int64_t insert_row(const StoredEvent& row) {
         auto st_use = reuse("INSERT OR IGNORE INTO events (uuid, timestamp, created_ms, kind, event, distinct_id, "
-            "anon_id, needs_identity, properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                            "anon_id, needs_identity, properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
         SQLite::Statement& st = *st_use;
         st.bind(1, row.uuid);
         st.bind(2, row.timestamp);
@@ -567,7 +567,7 @@ struct Journal::Impl {
     void put(Setting key, const std::optional<std::string>& value) {
         if (value) {
             auto st_use = reuse("INSERT INTO settings (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+                                "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
             SQLite::Statement& st = *st_use;
             st.bind(1, key_of(key));
             st.bind(2, *value);
@@ -675,7 +675,7 @@ bool Journal::link(const std::string& principal, const std::function<std::string
         impl_->insert_transition("linked", after, synced.login_fp);
         auto now = impl_->clock.now_ms();
         auto st_use = impl_->reuse("INSERT INTO events (uuid, timestamp, created_ms, kind, event, distinct_id, anon_id, "
-            "needs_identity, properties) VALUES (?, ?, ?, 'alias', '$create_alias', ?, ?, 0, ?)");
+                                   "needs_identity, properties) VALUES (?, ?, ?, 'alias', '$create_alias', ?, ?, 0, ?)");
         SQLite::Statement& st = *st_use;
         st.bind(1, uuid_v7(now));
         st.bind(2, rfc3339_ms(now));
@@ -824,7 +824,7 @@ std::vector<StoredEvent> Journal::pending(std::int64_t after_seq, std::size_t li
     return impl_->read([&] {
         std::vector<StoredEvent> out;
         auto st_use = impl_->reuse(std::string("SELECT ") + kEventColumns +
-            " FROM events WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?");
+                                   " FROM events WHERE state = 'pending' AND seq > ? ORDER BY seq LIMIT ?");
         SQLite::Statement& st = *st_use;
         st.bind(1, after_seq);
         st.bind(2, static_cast<std::int64_t>(limit));
@@ -837,7 +837,7 @@ std::vector<StoredEvent> Journal::events(std::size_t limit) {
     return impl_->read([&] {
         std::vector<StoredEvent> out;
         auto st_use = impl_->reuse(std::string("SELECT ") + kEventColumns +
-            " FROM (SELECT * FROM events ORDER BY seq DESC LIMIT ?) ORDER BY seq");
+                                   " FROM (SELECT * FROM events ORDER BY seq DESC LIMIT ?) ORDER BY seq");
         SQLite::Statement& st = *st_use;
         st.bind(1, static_cast<std::int64_t>(limit));
         while (st.executeStep()) out.push_back(read_event(st));
