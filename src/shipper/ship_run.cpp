@@ -124,7 +124,7 @@ ShipOutcome ship(const Runtime& runtime, const ShipOptions& options) {
         // the child's, since the lock is never free in between.
         const bool rows_came_meanwhile = out.report.final_scan_top > first_scan_top;
         if (relay && relay->allowed && rows_came_meanwhile && !out.stepped_aside && !out.report.failed &&
-            !out.report.out_of_time) {
+            !out.report.out_of_time && relay->allowed()) {
             open.journal.reset();  // no SQLite connection crosses a fork
             relay->lock = std::move(lock);
             relay->transport = std::move(transport);
@@ -198,11 +198,11 @@ int shipper_main(const Runtime& runtime) {
     ShipOptions options = fresh;
     Relay relay;
     int relays = 0;
+    relay.allowed = [&relays] { return relays < kMaxRelays && program_file_current(); };
     // Each round either sends or lingers; the bound only guards against a
     // journal that keeps reporting new rows it cannot hand over.
     constexpr int kMaxRounds = 8;
     for (int round = 0; round < kMaxRounds; ++round) {
-        relay.allowed = relays < kMaxRelays && program_file_current();
         options.relay = &relay;
         ShipOutcome out = ship(runtime, options);
         if (out.relay_ready) {

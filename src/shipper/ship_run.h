@@ -60,7 +60,8 @@ inline constexpr int kMaxRelays = 40;
 // and transport) when the run ended ready to relay; the next ship() takes
 // them back.
 struct Relay {
-    bool allowed = false;  // in: this run may end ready to relay
+    // in: asked only when a run could end ready to relay; empty = never.
+    std::function<bool()> allowed;
     std::optional<store::ShipLock> lock;          // held across the fork
     std::unique_ptr<http::Transport> transport;  // its connection stays open
 };
