@@ -266,12 +266,124 @@ void page_costs() {
                 median(fault_us), kPages, median(populate_us));
 }
 
+// One pair: `sqlite-floor MODE DB` and `sqlite-floor noop DB` (in either
+// order), the WAL emptied with `sqlite-floor RESET DB` first, as the shipper
+// leaves it when online.
+void floor_pair(Paired& p, const std::string& floor, const std::string& mode, const std::string& reset,
+                const std::string& db, bool on_first) {
+    const std::map<std::string, std::string> env = {{"PATH", "/usr/bin:/bin"}};
+    run_timed({floor, reset, db}, env);
+    Sample on, off;
+    if (on_first) {
+        on = run_timed({floor, mode, db}, env);
+        off = run_timed({floor, "noop", db}, env);
+    } else {
+        off = run_timed({floor, "noop", db}, env);
+        on = run_timed({floor, mode, db}, env);
+    }
+    p.add(on, off);
+}
+
+Paired floor_pairs(const std::string& floor, const std::string& mode, const std::string& reset, const std::string& db,
+                   int runs) {
+    Paired p;
+    for (int i = 0; i < runs; ++i) floor_pair(p, floor, mode, reset, db, i % 2);
+    return p;
+}
+
+// A new WAL file `to` made by `schema` (CREATE statements), with the
+// counter row `sqlite-floor event` updates.
+void make_schema_variant(const fs::path& to, const std::vector<std::string>& schema) {
+    SQLite::Database db(to.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("PRAGMA journal_mode = WAL");
+    for (const auto& sql : schema) db.exec(sql);
+    if (db.tableExists("counters")) db.exec("INSERT INTO counters (name, value) VALUES ('pending', 0)");
+}
+
+// The CREATE statements of the journal `file` (SQLite's own objects left out).
+std::vector<std::string> schema_of(const fs::path& file) {
+    std::vector<std::string> schema;
+    SQLite::Database db(file.string(), SQLite::OPEN_READONLY);
+    SQLite::Statement st(db, "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name <> 'sqlite_sequence' "
+                             "ORDER BY rowid");
+    while (st.executeStep()) schema.push_back(st.getColumn(0).getString());
+    return schema;
+}
+
+struct SchemaFigures {
+    double floor_cpu = 0, journal_cpu = 0, leanest_cpu = 0;  // added CPU ms, medians of pairs
+};
+
+// The floor on arcade's schema and on leaner variants of it: how much of an
+// append's cost the schema itself sets, whoever writes the row. Each variant
+// drops one more thing the journal relies on (docs/PERFORMANCE.md).
+SchemaFigures schema_costs(const std::string& floor, const std::vector<std::string>& schema, int runs) {
+    auto without = [](std::vector<std::string> s, const std::string& starting) {
+        s.erase(std::remove_if(s.begin(), s.end(), [&](const std::string& sql) { return sql.rfind(starting, 0) == 0; }),
+                s.end());
+        return s;
+    };
+    auto plain_seq = schema;
+    for (auto& sql : plain_seq)
+        if (sql.rfind("CREATE TABLE events", 0) == 0)
+            if (auto at = sql.find(" AUTOINCREMENT"); at != std::string::npos) sql.erase(at, 14);
+    auto no_counter = without(plain_seq, "CREATE TABLE counters");
+    auto no_state = without(no_counter, "CREATE INDEX events_by_state");
+    auto events_only = without(no_state, "CREATE TABLE identity");
+    struct Variant {
+        const char* label;
+        std::vector<std::string> schema;  // empty: the floor's own one-table file
+        const char* mode;
+        const char* reset;
+    };
+    const std::vector<Variant> variants = {
+        {"the floor: one table, no index (`sqlite-floor append`)", {}, "append", "reset"},
+        {"arcade's schema (event row, uuid and state indexes, AUTOINCREMENT, pending counter)", schema, "event",
+         "truncate"},
+        {"without AUTOINCREMENT on events (a seq could be reused after deletes)", plain_seq, "event", "truncate"},
+        {"... and without the pending counter (the cap would need a scan)", no_counter, "event-uncounted",
+         "truncate"},
+        {"... and without the state index (every pending scan would read the whole table)", no_state,
+         "event-uncounted", "truncate"},
+        {"... and without the identity table: events with its uuid index alone (the least that keeps retries "
+         "idempotent; settings stays, unwritten)",
+         events_only, "event-uncounted", "truncate"},
+    };
+    testing::TempDir work;
+    std::vector<std::string> files;
+    for (const auto& v : variants) {
+        fs::path db = work.path() / ("variant" + std::to_string(files.size()) + ".db");
+        if (v.schema.empty()) run_timed({floor, "create", db.string()}, {{"PATH", "/usr/bin:/bin"}});
+        else make_schema_variant(db, v.schema);
+        files.push_back(db.string());
+    }
+    // Round robin, one pair of each variant per round, so the machine's
+    // drift hits every row alike.
+    std::vector<Paired> pairs(variants.size());
+    for (int i = 0; i < runs; ++i)
+        for (std::size_t k = 0; k < variants.size(); ++k)
+            floor_pair(pairs[k], floor, variants[k].mode, variants[k].reset, files[k], i % 2);
+    const double floor_cpu = median(pairs[0].diff_cpu);
+    std::printf("\n## What the journal's schema costs an append (`sqlite-floor` on variants of arcade's schema, "
+                "%d interleaved pairs each, round robin)\n\n"
+                "| schema | added wall ms (median of pairs) | added CPU ms (median) | CPU vs the floor |\n"
+                "|---|---|---|---|\n",
+                runs);
+    for (std::size_t k = 0; k < variants.size(); ++k)
+        std::printf("| %s | %.3f | %.3f | %.2fx |\n", variants[k].label, median(pairs[k].diff_wall),
+                    median(pairs[k].diff_cpu), median(pairs[k].diff_cpu) / floor_cpu);
+    return {floor_cpu, median(pairs[1].diff_cpu), median(pairs.back().diff_cpu)};
+}
+
 // What tracking adds to one `arcade --version`, offline and online, and an
 // interpreter start for comparison.
 struct CliFigures {
     double offline = 0, back_to_back = 0, one_at_a_time = 0, floor = 0;  // added wall ms, median of pairs
     // The same as added CPU ms: steadier than wall on a shared machine.
     double offline_cpu = 0, one_at_a_time_cpu = 0, floor_cpu = 0;
+    // The same floor on arcade's own schema (the rows an append must write).
+    double schema_floor = 0, schema_floor_cpu = 0;
+    SchemaFigures schema;  // the variants table, measured round robin
     long tracked_rss_kb = 0;
 };
 
@@ -285,6 +397,7 @@ CliFigures cli_costs(const std::string& arcade, const std::string& floor, int ru
                 "added wall ms (p95 of pairs) | on CPU ms | off CPU ms | added CPU ms (median) |\n"
                 "|---|---|---|---|---|---|---|---|\n");
     std::string after_table;
+    std::vector<std::string> journal_schema;  // of a journal arcade made
     {
         testing::TempDir work;
         // Offline: nothing listens, so after the first failure a backoff is in force and no shipper is spawned.
@@ -343,28 +456,36 @@ CliFigures cli_costs(const std::string& arcade, const std::string& floor, int ru
         // emptied before each pair, as the shipper leaves it when online.
         testing::TempDir work;
         std::string db = (work.path() / "floor.db").string();
-        std::map<std::string, std::string> env = {{"PATH", "/usr/bin:/bin"}};
-        run_timed({floor, "create", db}, env);
-        Paired p;
-        for (int i = 0; i < runs; ++i) {
-            run_timed({floor, "reset", db}, env);
-            Sample on, off;
-            if (i % 2) {
-                on = run_timed({floor, "append", db}, env);
-                off = run_timed({floor, "noop", db}, env);
-            } else {
-                off = run_timed({floor, "noop", db}, env);
-                on = run_timed({floor, "append", db}, env);
-            }
-            p.add(on, off);
-        }
+        run_timed({floor, "create", db}, {{"PATH", "/usr/bin:/bin"}});
+        Paired p = floor_pairs(floor, "append", "reset", db, runs);
         print_paired("floor: a minimal C++ process appending one row to a one-table WAL SQLite file, vs returning "
                      "at once (`sqlite-floor`)",
                      p);
         fig.floor = median(p.diff_wall);
         fig.floor_cpu = median(p.diff_cpu);
     }
+    {
+        // The floor again, on a journal arcade made (its schema: the events
+        // table with its uuid and state indexes, AUTOINCREMENT, the pending
+        // counter): what any append to this schema costs before arcade's own
+        // work (identity, settings, the schema check, the shipper decision).
+        testing::TempDir work;
+        auto env = base_env(work.path(), "http://127.0.0.1:9");
+        env["ARCADE_USAGE_TRACKING"] = "1";
+        run_timed({arcade, "--version"}, env);
+        wait_idle(work.path() / ".arcade");
+        std::string db = (work.path() / ".arcade" / "usage.db").string();
+        Paired p = floor_pairs(floor, "event", "truncate", db, runs);
+        print_paired("floor on arcade's schema: the same process appending one event row (and the pending counter) "
+                     "to a journal arcade made, vs returning at once (`sqlite-floor event`)",
+                     p);
+        fig.schema_floor = median(p.diff_wall);
+        fig.schema_floor_cpu = median(p.diff_cpu);
+        journal_schema = schema_of(db);
+    }
     std::fputs(after_table.c_str(), stdout);
+    // More pairs than elsewhere: the rows differ by less than the noise of 60.
+    fig.schema = schema_costs(floor, journal_schema, std::max(runs, 200));
     {
         testing::TempDir work;
         auto env = base_env(work.path(), "http://127.0.0.1:9");
@@ -863,6 +984,15 @@ int main(int argc, char** argv) {
                     verdict(cli->offline_cpu / cli->floor_cpu, kFloorTargetRatio));
         std::printf("| 1. (for scale) online, back to back, vs the floor | %.3f ms | floor %.3f ms | %.2fx | - | - |\n",
                     cli->back_to_back, cli->floor, cli->back_to_back / cli->floor);
+        std::printf("| 1. (for scale) the floor on arcade's schema vs the floor, added CPU | %.3f ms | floor %.3f ms | "
+                    "%.2fx | - | - |\n",
+                    cli->schema_floor_cpu, cli->floor_cpu, cli->schema_floor_cpu / cli->floor_cpu);
+        std::printf("| 1. (bound) an append to the leanest schema that keeps retries idempotent vs the floor, "
+                    "added CPU, round robin | %.3f ms | floor %.3f ms | %.2fx | - | - |\n",
+                    cli->schema.leanest_cpu, cli->schema.floor_cpu, cli->schema.leanest_cpu / cli->schema.floor_cpu);
+        std::printf("| 1. (for scale) tracking adds, online one command at a time, vs the floor on arcade's schema, "
+                    "added CPU | %.3f ms | schema floor %.3f ms | %.2fx | - | - |\n",
+                    cli->one_at_a_time_cpu, cli->schema_floor_cpu, cli->one_at_a_time_cpu / cli->schema_floor_cpu);
     }
     if (!sessions.empty()) {
         const auto& s = sessions.front();

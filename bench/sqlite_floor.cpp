@@ -7,6 +7,14 @@
 //   sqlite-floor create FILE    create FILE: WAL, one table
 //   sqlite-floor reset FILE     empty the WAL, as the shipper does when done
 //   sqlite-floor append FILE    open, insert one 600-byte row, commit, close
+//   sqlite-floor event FILE     FILE is a journal arcade made (usage.db): open,
+//                               insert one event row with 600 bytes of
+//                               properties and count it pending, commit, close
+//                               (the same floor on arcade's own schema)
+//   sqlite-floor event-uncounted FILE   the same without the pending counter
+//                               (for variants of the schema that have none)
+//   sqlite-floor truncate FILE  empty the WAL of a journal arcade made, as the
+//                               shipper does when done
 #include <sqlite3.h>
 
 #include <cstring>
@@ -35,6 +43,37 @@ int main(int argc, char** argv) {
                           "PRAGMA synchronous = NORMAL; PRAGMA wal_checkpoint(TRUNCATE); "
                           "DELETE FROM t; INSERT INTO t (body) VALUES ('first frame of the new WAL')",
                           nullptr, nullptr, nullptr);
+    } else if (mode == "truncate") {
+        // And write the fresh WAL's first frame (whose header is synced), as
+        // the shipper does, so the next append does not pay that fsync.
+        rc = sqlite3_exec(db,
+                          "PRAGMA synchronous = NORMAL; PRAGMA wal_checkpoint(TRUNCATE); "
+                          "INSERT OR REPLACE INTO settings (key, value) VALUES ('journal.wal_restarted_ms', '0')",
+                          nullptr, nullptr, nullptr);
+    } else if (mode == "event" || mode == "event-uncounted") {
+        // What any append to arcade's schema must write: the events row (its
+        // uuid index, its state index, AUTOINCREMENT's sqlite_sequence) and
+        // the pending counter. None of arcade's other work: no identity, no
+        // settings, no schema check.
+        sqlite3_exec(db, "PRAGMA synchronous = NORMAL", nullptr, nullptr, nullptr);
+        rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+        sqlite3_stmt* st = nullptr;
+        if (rc == SQLITE_OK)
+            rc = sqlite3_prepare_v2(db,
+                                    "INSERT INTO events (uuid, timestamp, created_ms, kind, event, distinct_id, anon_id, "
+                                    "properties) VALUES (lower(hex(randomblob(16))), '2026-12-03T00:00:00.000Z', 0, "
+                                    "'event', 'cli_command', 'floor', 'floor', ?)",
+                                    -1, &st, nullptr);
+        char body[600];
+        std::memset(body, 'x', sizeof body);
+        if (rc == SQLITE_OK) sqlite3_bind_text(st, 1, body, sizeof body, SQLITE_STATIC);
+        if (rc == SQLITE_OK && sqlite3_step(st) != SQLITE_DONE) rc = SQLITE_ERROR;
+        sqlite3_finalize(st);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_exec(db,
+                              mode == "event" ? "UPDATE counters SET value = value + 1 WHERE name = 'pending'; COMMIT"
+                                              : "COMMIT",
+                              nullptr, nullptr, nullptr);
     } else if (mode == "append") {
         sqlite3_exec(db, "PRAGMA synchronous = NORMAL", nullptr, nullptr, nullptr);
         sqlite3_stmt* st = nullptr;
