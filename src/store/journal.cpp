@@ -554,10 +554,12 @@ struct Journal::Impl {
 #endif
     }
 
-    std::optional<std::string> get(Setting key) {
+    std::optional<std::string> get(Setting key) { return get(key_of(key)); }
+
+    std::optional<std::string> get(const char* key) {
         auto query = reuse("SELECT value FROM settings WHERE key = ?");
         SQLite::Statement& st = *query;
-        st.bind(1, key_of(key));
+        st.bind(1, key);
         std::optional<std::string> value;
         if (st.executeStep()) value = st.getColumn(0).getString();
         return value;
@@ -624,7 +626,8 @@ OpenOutcome Journal::open(const ConfigPaths& paths, const Clock& clock, OpenMode
             out.reason = "journal not initialised yet";
             return out;
         }
-        if (auto foreign = foreign_schema(db, mode == OpenMode::read_write); !foreign.empty()) {
+        auto read_setting = [&impl](const char* key) { return impl->get(key); };
+        if (auto foreign = foreign_schema(db, mode == OpenMode::read_write, read_setting); !foreign.empty()) {
             out.reason = foreign;
             return out;
         }

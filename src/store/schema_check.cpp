@@ -50,12 +50,10 @@ const std::string& expected_schema() {
     return text;
 }
 
-std::string foreign_schema(SQLite::Database& db, bool may_record) {
+std::string foreign_schema(SQLite::Database& db, bool may_record, const SettingReader& read_setting) {
     const std::string cookie = std::to_string(db.execAndGet("PRAGMA schema_version").getInt64());
     try {
-        SQLite::Statement st(db, "SELECT value FROM settings WHERE key = ?");
-        st.bind(1, kCheckedKey);
-        if (st.executeStep() && st.getColumn(0).getString() == cookie) return {};
+        if (read_setting(kCheckedKey) == cookie) return {};
     } catch (const SQLite::Exception&) {
         // No settings table: the comparison below says what is wrong.
     }

@@ -8,6 +8,8 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <functional>
+#include <optional>
 #include <string>
 
 namespace arcade::store {
@@ -16,9 +18,13 @@ namespace arcade::store {
 // empty when it is. Cheap on the common path: the full comparison runs only
 // when SQLite's schema cookie (PRAGMA schema_version, bumped by every schema
 // change) differs from the one last found to be ours, which `may_record`
-// lets it store in `settings` (key `journal.schema_checked`). Throws
+// lets it store in `settings` (key `journal.schema_checked`). The stored
+// cookie is read with `read_setting` (the journal's own prepared statement:
+// one fewer to prepare per command); a missing settings table makes it
+// throw SQLite::Exception, which counts as no cookie. Throws
 // SQLite::Exception when the journal cannot be read.
-std::string foreign_schema(SQLite::Database& db, bool may_record);
+using SettingReader = std::function<std::optional<std::string>(const char* key)>;
+std::string foreign_schema(SQLite::Database& db, bool may_record, const SettingReader& read_setting);
 
 // The schema objects the embedded migrations make, one "type name on table"
 // per line, sorted: what foreign_schema compares against. Built once per

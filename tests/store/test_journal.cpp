@@ -709,7 +709,8 @@ TEST_CASE("a journal another program changed is refused, one we made is not (iss
     const std::string change = GENERATE(as<std::string>{},
                                         "CREATE TRIGGER t AFTER INSERT ON events BEGIN SELECT 1; END",
                                         "CREATE VIEW v AS SELECT 1", "CREATE TABLE extra (x)",
-                                        "CREATE INDEX extra_index ON events (uuid, state)", "DROP TABLE counters");
+                                        "CREATE INDEX extra_index ON events (uuid, state)", "DROP TABLE counters",
+                                        "DROP TABLE settings");
     INFO(change);
     {
         SQLite::Database db(f.paths.journal().string(), SQLite::OPEN_READWRITE);
