@@ -49,7 +49,7 @@ std::chrono::milliseconds next_run_delay(int failures) {
 
 bool backoff_in_force(store::Journal& journal, std::int64_t now_ms) {
     try {
-        auto next = journal.shipper_record().next_attempt_ms;
+        auto next = journal.next_attempt_ms();
         return next && *next > now_ms;
     } catch (const std::exception&) {
         return false;

@@ -968,6 +968,10 @@ ShipperRecord Journal::shipper_record() {
     });
 }
 
+std::optional<std::int64_t> Journal::next_attempt_ms() {
+    return impl_->read([&] { return as_int(impl_->get(Setting::next_attempt_ms)); });
+}
+
 void Journal::save_shipper_record(const ShipperRecord& r) {
     impl_->write([&] {
         impl_->put(Setting::last_attempt_ms, r.last_attempt_ms);

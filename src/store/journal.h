@@ -240,6 +240,9 @@ public:
     // The shipper's bookkeeping between runs, and saving it in one transaction.
     ShipperRecord shipper_record();
     void save_shipper_record(const ShipperRecord& record);
+    // shipper_record().next_attempt_ms alone: what every tracked command
+    // asks before starting a shipper, one setting read instead of five.
+    std::optional<std::int64_t> next_attempt_ms();
     // Records the seq range of the batch about to be sent; the write fails
     // (JournalError) when the journal cannot take writes.
     void note_in_flight(std::int64_t first_seq, std::int64_t last_seq);
