@@ -20,6 +20,32 @@
 #include <cstring>
 #include <string>
 
+namespace {
+
+// How `reset` and `truncate` start: the WAL emptied, as the shipper does when
+// done. Each then writes the fresh WAL's first frame (whose header is synced
+// then), as the shipper does too, so the next append does not pay that fsync.
+constexpr const char* kTruncateWal = "PRAGMA synchronous = NORMAL; PRAGMA wal_checkpoint(TRUNCATE); ";
+
+// One append in its own transaction: `insert` with one 600-byte text bound,
+// then `also` (nullptr: nothing) before the commit.
+int append_row(sqlite3* db, const char* insert, const char* also) {
+    sqlite3_exec(db, "PRAGMA synchronous = NORMAL", nullptr, nullptr, nullptr);
+    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    sqlite3_stmt* st = nullptr;
+    if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, insert, -1, &st, nullptr);
+    char body[600];
+    std::memset(body, 'x', sizeof body);
+    if (rc == SQLITE_OK) sqlite3_bind_text(st, 1, body, sizeof body, SQLITE_STATIC);
+    if (rc == SQLITE_OK && sqlite3_step(st) != SQLITE_DONE) rc = SQLITE_ERROR;
+    sqlite3_finalize(st);
+    if (rc == SQLITE_OK && also) rc = sqlite3_exec(db, also, nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    return rc;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     if (argc != 3) return 2;
     std::string mode = argv[1];
@@ -40,51 +66,27 @@ int main(int argc, char** argv) {
                           nullptr, nullptr, nullptr);
     } else if (mode == "reset") {
         rc = sqlite3_exec(db,
-                          "PRAGMA synchronous = NORMAL; PRAGMA wal_checkpoint(TRUNCATE); "
-                          "DELETE FROM t; INSERT INTO t (body) VALUES ('first frame of the new WAL')",
+                          (std::string(kTruncateWal) + "DELETE FROM t; INSERT INTO t (body) VALUES ('first frame of the new WAL')")
+                              .c_str(),
                           nullptr, nullptr, nullptr);
     } else if (mode == "truncate") {
-        // And write the fresh WAL's first frame (whose header is synced), as
-        // the shipper does, so the next append does not pay that fsync.
         rc = sqlite3_exec(db,
-                          "PRAGMA synchronous = NORMAL; PRAGMA wal_checkpoint(TRUNCATE); "
-                          "INSERT OR REPLACE INTO settings (key, value) VALUES ('journal.wal_restarted_ms', '0')",
+                          (std::string(kTruncateWal) +
+                           "INSERT OR REPLACE INTO settings (key, value) VALUES ('journal.wal_restarted_ms', '0')")
+                              .c_str(),
                           nullptr, nullptr, nullptr);
     } else if (mode == "event" || mode == "event-uncounted") {
         // What any append to arcade's schema must write: the events row (its
         // uuid index, its state index, AUTOINCREMENT's sqlite_sequence) and
         // the pending counter. None of arcade's other work: no identity, no
         // settings, no schema check.
-        sqlite3_exec(db, "PRAGMA synchronous = NORMAL", nullptr, nullptr, nullptr);
-        rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-        sqlite3_stmt* st = nullptr;
-        if (rc == SQLITE_OK)
-            rc = sqlite3_prepare_v2(db,
-                                    "INSERT INTO events (uuid, timestamp, created_ms, kind, event, distinct_id, anon_id, "
-                                    "properties) VALUES (lower(hex(randomblob(16))), '2026-12-03T00:00:00.000Z', 0, "
-                                    "'event', 'cli_command', 'floor', 'floor', ?)",
-                                    -1, &st, nullptr);
-        char body[600];
-        std::memset(body, 'x', sizeof body);
-        if (rc == SQLITE_OK) sqlite3_bind_text(st, 1, body, sizeof body, SQLITE_STATIC);
-        if (rc == SQLITE_OK && sqlite3_step(st) != SQLITE_DONE) rc = SQLITE_ERROR;
-        sqlite3_finalize(st);
-        if (rc == SQLITE_OK)
-            rc = sqlite3_exec(db,
-                              mode == "event" ? "UPDATE counters SET value = value + 1 WHERE name = 'pending'; COMMIT"
-                                              : "COMMIT",
-                              nullptr, nullptr, nullptr);
+        rc = append_row(db,
+                        "INSERT INTO events (uuid, timestamp, created_ms, kind, event, distinct_id, anon_id, properties) "
+                        "VALUES (lower(hex(randomblob(16))), '2026-12-03T00:00:00.000Z', 0, 'event', 'cli_command', "
+                        "'floor', 'floor', ?)",
+                        mode == "event" ? "UPDATE counters SET value = value + 1 WHERE name = 'pending'" : nullptr);
     } else if (mode == "append") {
-        sqlite3_exec(db, "PRAGMA synchronous = NORMAL", nullptr, nullptr, nullptr);
-        sqlite3_stmt* st = nullptr;
-        rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
-        if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "INSERT INTO t (body) VALUES (?)", -1, &st, nullptr);
-        char body[600];
-        std::memset(body, 'x', sizeof body);
-        if (rc == SQLITE_OK) sqlite3_bind_text(st, 1, body, sizeof body, SQLITE_STATIC);
-        if (rc == SQLITE_OK && sqlite3_step(st) != SQLITE_DONE) rc = SQLITE_ERROR;
-        sqlite3_finalize(st);
-        if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+        rc = append_row(db, "INSERT INTO t (body) VALUES (?)", nullptr);
     } else {
         rc = SQLITE_MISUSE;
     }
