@@ -566,18 +566,20 @@ struct Journal::Impl {
     }
 
     // Sets `key`, or deletes it when `value` is nullopt.
-    void put(Setting key, const std::optional<std::string>& value) {
+    void put(Setting key, const std::optional<std::string>& value) { put(key_of(key), value); }
+
+    void put(const char* key, const std::optional<std::string>& value) {
         if (value) {
             auto st_use = reuse("INSERT INTO settings (key, value) VALUES (?, ?) "
                                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
             SQLite::Statement& st = *st_use;
-            st.bind(1, key_of(key));
+            st.bind(1, key);
             st.bind(2, *value);
             st.exec();
         } else {
             auto st_use = reuse("DELETE FROM settings WHERE key = ?");
             SQLite::Statement& st = *st_use;
-            st.bind(1, key_of(key));
+            st.bind(1, key);
             st.exec();
         }
     }
@@ -627,7 +629,10 @@ OpenOutcome Journal::open(const ConfigPaths& paths, const Clock& clock, OpenMode
             return out;
         }
         auto read_setting = [&impl](const char* key) { return impl->get(key); };
-        if (auto foreign = foreign_schema(db, mode == OpenMode::read_write, read_setting); !foreign.empty()) {
+        SettingRecorder record_setting;
+        if (mode == OpenMode::read_write)
+            record_setting = [&impl](const char* key, const std::string& value) { impl->put(key, value); };
+        if (auto foreign = foreign_schema(db, read_setting, record_setting); !foreign.empty()) {
             out.reason = foreign;
             return out;
         }

@@ -50,7 +50,8 @@ const std::string& expected_schema() {
     return text;
 }
 
-std::string foreign_schema(SQLite::Database& db, bool may_record, const SettingReader& read_setting) {
+std::string foreign_schema(SQLite::Database& db, const SettingReader& read_setting,
+                           const SettingRecorder& record_setting) {
     const std::string cookie = std::to_string(db.execAndGet("PRAGMA schema_version").getInt64());
     try {
         if (read_setting(kCheckedKey) == cookie) return {};
@@ -69,13 +70,9 @@ std::string foreign_schema(SQLite::Database& db, bool may_record, const SettingR
             return "journal changed by another program (" + object +
                    " is missing); remove usage.db or run `arcade usage purge` to start afresh";
 
-    if (may_record) {
+    if (record_setting) {
         try {
-            SQLite::Statement st(db, "INSERT INTO settings (key, value) VALUES (?, ?) "
-                                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
-            st.bind(1, kCheckedKey);
-            st.bind(2, cookie);
-            st.exec();
+            record_setting(kCheckedKey, cookie);
         } catch (const SQLite::Exception&) {
             // Busy or read-only: the next open compares again.
         }

@@ -17,14 +17,17 @@ namespace arcade::store {
 // Why the schema of `db` (migrated to the latest version) is not ours, or
 // empty when it is. Cheap on the common path: the full comparison runs only
 // when SQLite's schema cookie (PRAGMA schema_version, bumped by every schema
-// change) differs from the one last found to be ours, which `may_record`
-// lets it store in `settings` (key `journal.schema_checked`). The stored
-// cookie is read with `read_setting` (the journal's own prepared statement:
-// one fewer to prepare per command); a missing settings table makes it
-// throw SQLite::Exception, which counts as no cookie. Throws
+// change) differs from the one last found to be ours, kept in `settings`
+// (key `journal.schema_checked`). The cookie is read with `read_setting` and
+// stored with `record_setting` (empty: this opening may not write), the
+// journal's own prepared statements; a missing settings table makes the read
+// throw SQLite::Exception, which counts as no cookie, and a refused write
+// (busy, read-only) leaves the comparison to the next open. Throws
 // SQLite::Exception when the journal cannot be read.
 using SettingReader = std::function<std::optional<std::string>(const char* key)>;
-std::string foreign_schema(SQLite::Database& db, bool may_record, const SettingReader& read_setting);
+using SettingRecorder = std::function<void(const char* key, const std::string& value)>;
+std::string foreign_schema(SQLite::Database& db, const SettingReader& read_setting,
+                           const SettingRecorder& record_setting);
 
 // The schema objects the embedded migrations make, one "type name on table"
 // per line, sorted: what foreign_schema compares against. Built once per
