@@ -64,8 +64,11 @@ TEST_CASE("typing: commands 1.5 s apart start one shipper, relayed children serv
         CHECK(f.started == 1);
         CHECK(f.relayed >= 1);
     } else {
-        // Polling /proc sees a relayed child as one more shipper.
-        warn("typing: the census could not tell relays from starts (" + f.method + ")");
-        CHECK(f.started >= 2);
+        // Polling /proc sees a relayed child as one more shipper; a connector
+        // that lost events (complete false) tells them apart but may have
+        // missed some. Either way more than one shipper process served the
+        // session (the first one's life ends before the last command).
+        warn("typing: the census could not count every shipper exactly (" + f.method + ")");
+        CHECK(f.started + f.relayed >= 2);
     }
 }
